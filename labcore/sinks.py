@@ -1,0 +1,58 @@
+"""Where a run's metrics go as it trains: the protocol shared by the CLI, the job runner and the store.
+
+A sink is told when the run starts, receives every flushed chunk together with the trainer's
+summary at that moment, and is told how the run ended. The run store implements it; so can a
+test or a notebook. Sinks are called from the training thread, so they must be quick.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from .metrics import MetricsChunk
+from .spec import RunSpec
+
+
+class RunSink(Protocol):
+    def start(self, spec: RunSpec, *, name: str, summary: dict) -> None:
+        """The run begins; ``summary`` is ``Trainer.summary()`` (device, params, layers...)."""
+
+    def append(self, chunk: MetricsChunk, summary: dict) -> None:
+        """A flushed chunk and the summary right after it (status, steps, steps/s...)."""
+
+    def finish(self, summary: dict, error: str | None = None) -> None:
+        """The run ended (finished / diverged / stopped / failed); ``error`` says why it failed."""
+
+
+class NullSink:
+    """Keeps nothing."""
+
+    def start(self, spec, *, name, summary):
+        pass
+
+    def append(self, chunk, summary):
+        pass
+
+    def finish(self, summary, error=None):
+        pass
+
+
+class MemorySink:
+    """Keeps every chunk in memory (used by the CLI's --json and by tests)."""
+
+    def __init__(self):
+        self.spec, self.name, self.chunks = None, "", []
+        self.summary: dict = {}
+        self.error: str | None = None
+
+    def start(self, spec, *, name, summary):
+        self.spec, self.name, self.summary = spec, name, dict(summary)
+
+    def append(self, chunk, summary):
+        self.chunks.append(chunk)
+        self.summary = dict(summary)
+
+    def finish(self, summary, error=None):
+        self.summary, self.error = dict(summary), error
+
+    def metrics(self) -> MetricsChunk:
+        return MetricsChunk.concat(self.chunks, self.summary.get("layers"))
