@@ -66,6 +66,21 @@ class MetricsChunk:
         """(R, L) array of one per-layer metric."""
         return self.layer[:, LAYER_METRICS.index(name), :]
 
+    def first_last_ratio(self, metric: str = "grad_norm") -> float:
+        """Median over recorded steps of first-hidden / last-hidden ``metric``.
+
+        The last probe point is the classifier head, so the last hidden layer is the one before
+        it. < 1 means the input side gets less gradient (vanishing), > 1 more (exploding).
+        NaN when fewer than two hidden layers or nothing finite was recorded.
+        """
+        m = self.metric(metric)
+        if m.shape[1] < 3 or m.shape[0] == 0:
+            return float("nan")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = m[:, 0] / m[:, -2]
+        r = r[np.isfinite(r)]
+        return float(np.median(r)) if len(r) else float("nan")
+
     def truncate(self, last_step: int) -> "MetricsChunk":
         """Keep only what was recorded at or before ``last_step``."""
         k, e, a = self.steps <= last_step, self.eval_steps <= last_step, self.all_steps <= last_step

@@ -61,6 +61,7 @@ class Trainer:
         self.step = 0
         self.status = "ready"
         self.first_bad_step: int | None = None
+        self._executed = 0  # steps actually run (differs from .step only after divergence)
         self.train_seconds = 0.0
         self._stop = threading.Event()
 
@@ -75,7 +76,8 @@ class Trainer:
 
     @property
     def steps_per_second(self) -> float:
-        return self.step / self.train_seconds if self.train_seconds > 0 else 0.0
+        done = self._executed if self.status == "diverged" else self.step
+        return done / self.train_seconds if self.train_seconds > 0 else 0.0
 
     # ------------------------------------------------------------------ loop
     def _train_step(self) -> None:
@@ -136,6 +138,8 @@ class Trainer:
         if bad:
             self.first_bad_step = min(bad)
             self.status = "diverged"
+            self._executed = self.step
+            self.step = self.first_bad_step  # steps after the first bad one do not count
             chunk = chunk.truncate(self.first_bad_step)
         return chunk
 
