@@ -156,13 +156,22 @@ def print_summary(result: dict, metrics, out=None) -> None:
           f"{r['steps_per_second'] or 0:.0f} steps/s   device: {r['device']}   params: {r['params']:,}", file=out)
 
 
+def make_sinks(args, spec) -> list:
+    """A MemorySink (for the summary and --json) plus every registered extension sink."""
+    sinks = [MemorySink()] + [make(args, spec) for make in EXTENSIONS["run_sinks"]]
+    return [s for s in sinks if s is not None]
+
+
 def cmd_run(args) -> int:
     from .train import Trainer
 
+    for handler in EXTENSIONS["run_handlers"]:  # e.g. --model runs full conv nets
+        code = handler(args)
+        if code is not None:
+            return code
     spec = spec_from_args(args)
     trainer = Trainer(spec)
-    sinks = [MemorySink()] + [make(args, spec) for make in EXTENSIONS.get("run_sinks", [])]
-    sinks = [s for s in sinks if s is not None]
+    sinks = make_sinks(args, spec)
     name = args.name or (args.preset or "run")
     for s in sinks:
         s.start(spec, name=name, summary=trainer.summary())
@@ -209,8 +218,10 @@ def cmd_presets(args) -> int:
     return 0
 
 
-# Other modules register extra subcommands / run sinks here (kept import-light).
-EXTENSIONS: dict[str, list] = {"subcommands": [], "run_sinks": []}
+# Other modules plug in here (kept import-light): "subcommands": f(subparsers);
+# "run_arguments": f(run_parser); "run_sinks": f(args, spec) -> RunSink | None;
+# "run_handlers": f(args) -> exit code, or None to let the MLP run go ahead.
+EXTENSIONS: dict[str, list] = {"subcommands": [], "run_arguments": [], "run_sinks": [], "run_handlers": []}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="train a network and print its per-layer gradient summary")
     add_run_arguments(r)
+    for add in EXTENSIONS["run_arguments"]:
+        add(r)
     r.set_defaults(func=cmd_run)
     sub.add_parser("presets", help="list the presets").set_defaults(func=cmd_presets)
     for register in EXTENSIONS["subcommands"]:
@@ -241,13 +254,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+_LOADED: set[str] = set()
+
+
 def _load_extensions() -> None:
     """Import optional modules that register subcommands (e.g. the run store)."""
     import importlib
 
     for mod in ("labcore.store_cli", "labcore.models_cli"):
+        if mod in _LOADED:
+            continue
         try:
             importlib.import_module(mod)
+            _LOADED.add(mod)
         except ModuleNotFoundError as e:
             if e.name != mod:
                 raise
