@@ -272,15 +272,23 @@ class RunStore:
             raise self._error(e) from None
 
     # ------------------------------------------------------------------ schema
-    def _open_schema(self) -> None:
-        con = self.con
+    def _inspect(self) -> tuple[int, int, set]:
+        """application_id, user_version and tables, read without changing the file."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return 0, 0, set()
+        con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout)
         try:
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
             version = con.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as e:
-            self.close()
             raise self._error(e) from None
+        finally:
+            con.close()
+        return app_id, version, tables
+
+    def _open_schema(self) -> None:
+        app_id, version, tables = self._inspect()
         if app_id != APPLICATION_ID:
             if tables:
                 self.close()
@@ -288,7 +296,7 @@ class RunStore:
                                  f"{self.path} is an SQLite database of another program (tables: "
                                  f"{', '.join(sorted(tables)[:5])}). It was left untouched; move it aside "
                                  "or choose another file.")
-            self._create(con)
+            self._create()
             return
         if version > SCHEMA_VERSION:
             self.close()
@@ -299,7 +307,7 @@ class RunStore:
         if version < SCHEMA_VERSION:
             self.upgrade(version)
 
-    def _create(self, con) -> None:
+    def _create(self) -> None:
         def create(c):
             for stmt in _SCHEMA_V1.split(";"):
                 if stmt.strip():
