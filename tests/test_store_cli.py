@@ -21,24 +21,45 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--depth", "3", "--width", "16", "--device", "cpu", "--quiet"]
 
 
-def lab(*args, db=None, home=None, check=True, **kw):
-    env = {**os.environ, "LAB_HOME": str(home)} if home else None
+def lab_proc(*args, db=None, check=True):
+    """The CLI in a real subprocess (what a user types)."""
     cmd = [sys.executable, "-m", "labcore", *map(str, args)] + (["--db", str(db)] if db else [])
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300, **kw)
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if check:
         assert p.returncode == 0, p.stderr
     return p
 
 
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def lab(capsys):
+    """The CLI's main() in this process (same code path, without re-importing torch each time)."""
+    from labcore.cli import main
+
+    def run(*args, db=None, check=True):
+        capsys.readouterr()
+        code = main([*map(str, args)] + (["--db", str(db)] if db else []))
+        out, err = capsys.readouterr()
+        if check:
+            assert code == 0, err
+        return Result(code, out, err)
+    return run
+
+
 def listing(db) -> list[dict]:
-    return json.loads(lab("runs", "list", "--json", db=db).stdout)
+    with RunStore(db) as store:
+        return store.list_runs()
 
 
-def test_run_records_into_db_and_lists(tmp_path):
+def test_run_records_into_db_and_lists(tmp_path, lab):
     db = tmp_path / "a.sqlite"
-    p = lab("run", *TINY, "--steps", "60", "--name", "first", "--tag", "demo", db=db)
+    p = lab_proc("run", *TINY, "--steps", "60", "--name", "first", "--tag", "demo", db=db)
     assert "recorded as run 1" in p.stderr
-    runs = listing(db)
+    runs = json.loads(lab("runs", "list", "--json", db=db).stdout)
     assert len(runs) == 1
     r = runs[0]
     assert {"id", "name", "status", "steps"} <= set(r)
@@ -49,15 +70,16 @@ def test_run_records_into_db_and_lists(tmp_path):
     assert show["spec"]["net"]["depth"] == 3 and show["layers"] == ["h1", "h2", "h3", "out"]
 
 
-def test_run_without_db_goes_to_lab_home(tmp_path):
+def test_run_without_db_goes_to_lab_home(tmp_path, lab, monkeypatch):
     home = tmp_path / "home"
-    lab("run", *TINY, "--steps", "20", home=home)
+    monkeypatch.setenv("LAB_HOME", str(home))
+    lab("run", *TINY, "--steps", "20")
     assert (home / "runs.sqlite").exists()
-    runs = json.loads(lab("runs", "list", "--json", home=home).stdout)
+    runs = json.loads(lab("runs", "list", "--json").stdout)
     assert [r["steps"] for r in runs] == [20]
 
 
-def test_unknown_id_is_a_clear_error(tmp_path):
+def test_unknown_id_is_a_clear_error(tmp_path, lab):
     db = tmp_path / "a.sqlite"
     p = lab("runs", "show", "42", db=db, check=False)
     assert p.returncode == 2 and "no run with id 42" in p.stderr and "Traceback" not in p.stderr
@@ -91,18 +113,24 @@ def test_kill_9_mid_training_reads_interrupted_with_flushed_steps(tmp_path):
         assert len(m.all_steps) == info["steps"] and m.all_steps[-1] == info["steps"]
         assert len(m) == info["steps"]  # record_every=1: every flushed step is there
         assert store.integrity() == "ok"
-    assert listing(db)[0]["status"] == "interrupted"
-    assert lab("runs", "check", db=db).stdout.strip().endswith("integrity ok")
+    assert json.loads(lab_proc("runs", "list", "--json", db=db).stdout)[0]["status"] == "interrupted"
+    assert lab_proc("runs", "check", db=db).stdout.strip().endswith("integrity ok")
 
 
 def test_two_writers_at_once_both_land(tmp_path):
     """A CLI run in another process while this process records a run, like the app does."""
     db = tmp_path / "two.sqlite"
-    proc = subprocess.Popen([sys.executable, "-m", "labcore", "run", *TINY, "--steps", "1500",
+    proc = subprocess.Popen([sys.executable, "-m", "labcore", "run", *TINY, "--steps", "3000",
                              "--name", "cli", "--db", str(db)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        spec = override(load_preset("relu-he").spec, depth=3, width=16, steps=1500, device="cpu")
+        deadline = time.monotonic() + 120
+        while not (db.exists() and listing(db)):  # the CLI run has started writing
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.1)
+        assert listing(db)[0]["status"] == "running"  # so the two runs overlap
+        spec = override(load_preset("relu-he").spec, depth=3, width=16, steps=400, flush_every=10,
+                        device="cpu")
         with RunStore(db) as store:
             tr, sink = Trainer(spec), store.sink(name="app")
             sink.start(spec, name="app", summary=tr.summary())
@@ -117,14 +145,15 @@ def test_two_writers_at_once_both_land(tmp_path):
             proc.wait()
     runs = {r["name"]: r for r in listing(db)}
     assert set(runs) == {"cli", "app"}
-    assert all(r["status"] == "finished" and r["steps"] == 1500 for r in runs.values())
+    assert (runs["cli"]["status"], runs["cli"]["steps"]) == ("finished", 3000)
+    assert (runs["app"]["status"], runs["app"]["steps"]) == ("finished", 400)
     with RunStore(db) as store:
         for r in runs.values():
-            assert len(store.metrics(r["id"]).all_steps) == 1500
+            assert len(store.metrics(r["id"]).all_steps) == r["steps"]
         assert store.integrity() == "ok"
 
 
-def test_corrupt_file_is_reported_and_preserved(tmp_path):
+def test_corrupt_file_is_reported_and_preserved(tmp_path, lab):
     db = tmp_path / "bad.sqlite"
     junk = os.urandom(8192)
     db.write_bytes(junk)
@@ -140,7 +169,7 @@ def test_corrupt_file_is_reported_and_preserved(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["json", "toml"])
-def test_export_then_import_round_trips_the_spec(tmp_path, fmt):
+def test_export_then_import_round_trips_the_spec(tmp_path, fmt, lab):
     db = tmp_path / "e.sqlite"
     lab("run", *TINY, "--steps", "30", "--activation", "tanh", "--init", "xavier_normal", "--lr", "0.01",
         "--seed", "7", db=db)
@@ -151,13 +180,12 @@ def test_export_then_import_round_trips_the_spec(tmp_path, fmt):
     assert load_spec_file(out) == stored
     imported = json.loads(lab("runs", "import", out, "--json").stdout)
     assert imported["spec"] == to_dict(stored) and imported["url"].startswith("g1.")
-    # and the imported file trains the same run again
-    lab("run", "--spec", out, "--quiet", db=db)
+    lab("run", "--spec", out, "--quiet", "--steps", "5", db=db)  # and it trains again
     with RunStore(db) as store:
-        assert store.spec(2) == stored
+        assert store.spec(2) == override(stored, steps=5)
 
 
-def test_import_refuses_bad_files(tmp_path):
+def test_import_refuses_bad_files(tmp_path, lab):
     bad = tmp_path / "evil.pkl"
     bad.write_bytes(b"\x80\x04K\x01.")
     p = lab("runs", "import", bad, check=False)
@@ -172,7 +200,7 @@ def test_import_refuses_bad_files(tmp_path):
     assert p.returncode == 2 and "KiB" in p.stderr
 
 
-def test_export_metrics_csv_and_parquet_and_delete(tmp_path):
+def test_export_metrics_csv_and_parquet_and_delete(tmp_path, lab):
     db = tmp_path / "x.sqlite"
     lab("run", *TINY, "--steps", "40", "--record-every", "2", db=db)
     lab("runs", "export", "1", "--format", "csv", "--out", tmp_path / "m.csv", db=db)
