@@ -1,0 +1,64 @@
+"""Gradient Flow Lab: the router. ``streamlit run app.py``.
+
+It draws the shared sidebar (language, seed, device in use and device choice) and hands over to
+the current page through ``st.navigation``. Pages live in ``pages/``; a page file that is not
+there yet is simply left out of the menu.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+import ui.strings_app  # noqa: F401  (registers the app's strings)
+from labcore.device import device_label, resolve_device
+from labcore.registry import DEVICES
+from labcore.spec import SpecError
+from ui import state
+from ui.i18n import LANGUAGES, t
+
+ROOT = Path(__file__).resolve().parent
+
+# (file, title key, icon, default). Add a page with one line; missing files are skipped.
+PAGES = [
+    ("pages/lab.py", "nav.lab", ":material/science:", True),
+    ("pages/runs.py", "nav.runs", ":material/history:", False),
+    ("pages/compare.py", "nav.compare", ":material/compare:", False),
+    ("pages/models.py", "nav.models", ":material/layers:", False),
+]
+
+st.set_page_config(page_title="Gradient Flow Lab", page_icon=":material/waves:", layout="wide")
+state.init_app()
+lang = state.lang()
+
+pages = [st.Page(path, title=t(key, lang), icon=icon, default=default)
+         for path, key, icon, default in PAGES if (ROOT / path).exists()]
+current = st.navigation(pages)
+
+
+def _on_lang() -> None:
+    st.query_params["lang"] = st.session_state[state.LANG]
+
+
+with st.sidebar:
+    st.markdown(f"### {t('app.title', lang)}")
+    st.radio(t("app.language", lang), list(LANGUAGES), format_func=LANGUAGES.get, key=state.LANG,
+             horizontal=True, on_change=_on_lang)
+    st.number_input(t("app.seed", lang), min_value=0, max_value=2**31 - 1, step=1, key=state.SEED,
+                    help=t("app.seed_help", lang))
+    st.selectbox(t("app.device", lang), list(DEVICES), key=state.DEVICE,
+                 format_func=lambda d: t(f"dev.{d}", lang))
+    try:
+        in_use = st.session_state.get("lab_device_label") or device_label(resolve_device(st.session_state[state.DEVICE]))
+        st.caption(t("app.device_in_use", lang, label=in_use))
+    except SpecError:
+        st.error(t("app.device_missing", lang, device=st.session_state[state.DEVICE]), icon="⚠️")
+
+    @st.fragment(run_every=15)
+    def _heartbeat() -> None:
+        """Keeps this session's jobs alive while the tab is open, on every page."""
+        state.heartbeat()
+
+    _heartbeat()
+
+current.run()

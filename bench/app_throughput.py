@@ -1,0 +1,127 @@
+"""Training throughput inside the app's job runner while a live page polls it, vs headless.
+
+    python bench/app_throughput.py [--preset sigmoid-deep] [--steps 3000] [--rounds 2]
+
+For each round, side by side in one process tree:
+  (a) headless: ``Trainer(spec).run()`` in this process, wall-clock steps/s (the CLI's loop);
+  (b) app: ``streamlit run app.py`` with the same spec in the link, driven by headless Chromium:
+      click Train, wait for the first gradient chart, watch the charts refresh until the run
+      ends, then read the job's wall-clock steps/s from the page's status line.
+It prints JSON: both throughputs and their ratio (target >= 0.9), the chart refresh rate while
+training (target >= 2/s; counted in the browser as distinct steps drawn in the
+gradient-vs-depth chart per second), and the time from clicking Train to the first gradient
+chart (target <= 1 s for the default preset on the CPU, measured by a short run).
+Needs /usr/bin/chromium and the playwright package; prints a reason and exits 2 without them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from labcore.codec import to_url  # noqa: E402
+from labcore.presets import load_preset  # noqa: E402
+from labcore.train import Trainer  # noqa: E402
+from tests.browser import browser_missing_reason, chromium, new_page, streamlit_server  # noqa: E402
+
+# Collects, in the page, every change of the newest step drawn in the gradient-vs-depth chart.
+WATCH_JS = """() => {
+  window.__seen = []; let last = null;
+  window.__watch = setInterval(() => {
+    for (const el of document.querySelectorAll('.js-plotly-plot')) {
+      const tr = (el.data || []).filter(t => / · (step|pas) \\d+$/.test(t.name || ''));
+      if (!tr.length) continue;
+      const s = tr[tr.length - 1].name.match(/(\\d+)$/)[1];
+      if (s !== last) { last = s; window.__seen.push([performance.now(), +s]); }
+      return;
+    }
+  }, 20);
+}"""
+HAS_CHART_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
+  el => (el.data || []).some(t => / · (step|pas) \\d+$/.test(t.name || '')))"""
+
+
+def headless(spec) -> float:
+    t0 = time.perf_counter()
+    tr = Trainer(spec)
+    tr.run()
+    return tr.step / (time.perf_counter() - t0)
+
+
+def app_round(browser, url: str, spec, watch: bool = True) -> dict:
+    page = new_page(browser, f"{url}/?spec={to_url(spec)}", height=1600)
+    page.wait_for_selector("button:has-text('Train'):not([disabled])")
+    time.sleep(1.0)  # let the first script run settle
+    if watch:
+        page.evaluate(WATCH_JS)
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_function(HAS_CHART_JS, polling=20, timeout=60_000)
+    first_chart = time.perf_counter() - t0
+    out = {"first_chart_s": first_chart}
+    if watch:
+        page.wait_for_function(
+            "() => /· (finished|diverged|stopped) ·/.test(document.body.innerText)", polling=200,
+            timeout=600_000)
+        seen = page.evaluate("window.__seen")
+        text = page.inner_text("body")
+        m = re.search(r"· (finished|diverged|stopped) · step (\d+)/\d+ · (\d+) steps/s", text)
+        out["app_steps_per_second"] = float(m.group(3)) if m else None
+        out["status"] = m.group(1) if m else None
+        # Refresh rate: new steps drawn per second while training (first to last change).
+        if len(seen) >= 3:
+            span = (seen[-1][0] - seen[0][0]) / 1000
+            out["chart_refreshes_per_second"] = (len(seen) - 1) / span if span > 0 else None
+        out["chart_updates"] = len(seen)
+    page.close()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--preset", default="sigmoid-deep")
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    reason = browser_missing_reason()
+    if reason:
+        print(json.dumps({"skipped": reason}))
+        return 2
+    base = load_preset(args.preset).spec
+    spec = replace(base, train=replace(base.train, steps=args.steps, device=args.device))
+    short = replace(base, train=replace(base.train, device=args.device))
+    rows = []
+    with streamlit_server() as url, chromium() as browser:
+        warm = app_round(browser, url, short, watch=False)  # the server's first run pays imports
+        for _ in range(args.rounds):
+            h = headless(spec)
+            a = app_round(browser, url, spec)
+            ttfc = app_round(browser, url, short, watch=False)["first_chart_s"]
+            rows.append({"headless_steps_per_second": h, **a, "first_chart_default_s": ttfc})
+    ratios = [r["app_steps_per_second"] / r["headless_steps_per_second"] for r in rows
+              if r.get("app_steps_per_second")]
+    result = {
+        "preset": args.preset, "steps": args.steps, "device": args.device, "rounds": rows,
+        "cold_first_chart_s": warm["first_chart_s"],
+        "throughput_ratio": statistics.median(ratios) if ratios else None,
+        "chart_refreshes_per_second": statistics.median(
+            [r["chart_refreshes_per_second"] for r in rows if r.get("chart_refreshes_per_second")] or [0]),
+        "first_chart_s": statistics.median(r["first_chart_default_s"] for r in rows),
+        "targets": {"throughput_ratio": ">= 0.9", "chart_refreshes_per_second": ">= 2",
+                    "first_chart_s": "<= 1"},
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

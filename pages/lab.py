@@ -1,0 +1,468 @@
+"""The Lab (home page): stack layers, press Train, watch the gradients flow.
+
+Thin by design: widgets -> ui.state builds the RunSpec -> labcore.jobs trains it in the
+background -> a polling fragment reads the job's view -> labcore.plots draws it.
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+import ui.strings_lab  # noqa: F401  (registers the page's strings)
+from labcore import plots
+from labcore.codec import from_url, to_url
+from labcore.data import load_arrays
+from labcore.datasets import DATASETS
+from labcore.diagnose import diagnose
+from labcore.presets import list_presets
+from labcore.registry import ACTIVATIONS, INITS, NORMS, OPTIMIZERS, SKIPS
+from labcore.spec import MAX_WIDTH, SpecError
+from labcore.twins import VARIANTS, twin
+from ui import state, widgets
+from ui.i18n import t
+
+POLL_SECONDS = 0.4  # chart refresh while a run is active (>= 2 per second)
+SLOW_SECONDS = 1.5  # refresh period of the secondary charts while training
+lang = state.lang()
+ss = st.session_state
+
+
+def L(key: str, **fmt) -> str:
+    return t(key, lang, **fmt)
+
+
+@st.cache_data(show_spinner=False)
+def _presets() -> dict:
+    return {p.name: (p.description, to_url(p.spec)) for p in list_presets()}
+
+
+PRESETS = _presets()
+CUSTOM = "—"
+
+# ----------------------------------------------------------------------------- initial state
+if ss.get("lab_open_spec") or (st.query_params.get("spec") and st.query_params.get("spec") != ss.get("lab_url")):
+    # A link (or another page) asks for a configuration: load it once, report a bad one.
+    code = ss.pop("lab_open_spec", None) or st.query_params.get("spec")
+    ss["lab_url"] = code
+    try:
+        spec = from_url(code)
+        state.apply_spec(spec)
+        ss["lab_preset"] = next((n for n, (_, u) in PRESETS.items() if u == to_url(spec)), CUSTOM)
+        if (ss.get(state.SEED), ss.get(state.DEVICE)) != (spec.train.seed, spec.train.device):
+            state.request_sidebar(seed=spec.train.seed, device=spec.train.device)
+            st.rerun()
+    except SpecError as e:
+        ss["lab_url_error"] = str(e)
+if "lab_depth" not in ss:
+    first = next(iter(PRESETS))
+    state.apply_spec(from_url(PRESETS[first][1]))
+    ss["lab_preset"] = first
+tw = st.query_params.get("twin")
+ss.setdefault("lab_twin", tw if tw in VARIANTS else "none")
+for k, v in (("lab_jobs", []), ("lab_overrides", {}), ("lab_editor_rev", 0), ("lab_hist_layer", None),
+             ("lab_depth_metric", "grad_norm")):
+    ss.setdefault(k, v)
+
+
+# ----------------------------------------------------------------------------- callbacks
+def _on_preset() -> None:
+    name = ss["lab_preset"]
+    if name in PRESETS:
+        state.apply_spec(from_url(PRESETS[name][1]))
+
+
+def _clear_override(col: str):
+    def cb() -> None:  # a quick control sets the whole stack: its column's overrides go
+        ss["lab_overrides"] = {i: {k: v for k, v in o.items() if k != col}
+                               for i, o in ss["lab_overrides"].items() if any(k != col for k in o)}
+        ss["lab_editor_rev"] += 1
+    return cb
+
+
+def _on_depth() -> None:
+    d = ss.get("lab_depth")
+    if isinstance(d, int):
+        ss["lab_overrides"] = {i: o for i, o in ss["lab_overrides"].items() if i < d}
+    ss["lab_editor_rev"] += 1
+
+
+def _on_table() -> None:
+    edits = ss.get(f"lab_layers_{ss['lab_editor_rev']}", {}).get("edited_rows", {})
+    base = {c: ss[f"lab_{c}"] for c in state.LAYER_COLS}
+    over = {i: dict(o) for i, o in ss["lab_overrides"].items()}
+    for row, changes in edits.items():
+        o = over.setdefault(int(row), {})
+        for col, val in changes.items():
+            if col not in base:
+                continue
+            val = int(val) if col == "width" and val is not None else val
+            if val is None or val == base[col]:
+                o.pop(col, None)
+            else:
+                o[col] = val
+    ss["lab_overrides"] = {i: o for i, o in over.items() if o}
+    ss["lab_editor_rev"] += 1
+
+
+def _jobs():
+    m = state.manager()
+    return [j for j in (m.get(i) for i in ss["lab_jobs"]) if j is not None]
+
+
+def _submit(spec, paused: bool = False) -> None:
+    m = state.manager()
+    for j in _jobs():
+        m.forget(j.id)
+    name = ss["lab_preset"] if ss.get("lab_preset") in PRESETS else L("run.custom")
+    specs, names = [spec], [name]
+    variant = ss.get("lab_twin", "none")
+    if variant != "none":
+        specs.append(twin(spec, variant))
+        names.append(f"{name} · {L(f'twin.{variant}')}")
+    jobs = m.submit_group(specs, owner=state.owner_id(), names=names, paused=paused)
+    ss["lab_jobs"] = [j.id for j in jobs]
+    ss["lab_just_started"] = True
+    if paused:
+        for j in jobs:
+            j.step()
+
+
+def _on_train() -> None:
+    if ss.get("lab_spec") is not None:
+        _submit(ss["lab_spec"])
+
+
+def _on_pause() -> None:
+    jobs = _jobs()
+    if any(j.paused for j in jobs):
+        for j in jobs:
+            j.resume()
+    else:
+        for j in jobs:
+            j.pause()
+
+
+def _on_step() -> None:
+    jobs = [j for j in _jobs() if not j.done]
+    if not jobs:
+        if ss.get("lab_spec") is not None:
+            _submit(ss["lab_spec"], paused=True)
+        return
+    for j in jobs:
+        j.step()
+
+
+def _on_stop() -> None:
+    for j in _jobs():
+        j.stop()
+
+
+def _on_reset() -> None:
+    m = state.manager()
+    for j in _jobs():
+        m.forget(j.id)
+    ss["lab_jobs"] = []
+
+
+# ----------------------------------------------------------------------------- page
+st.title(L("lab.title"))
+st.caption(L("lab.subtitle"))
+if ss.get("lab_url_error"):
+    st.error(L("err.url", error=ss["lab_url_error"]), icon="⚠️")
+    if st.button(L("err.url_dismiss"), key="lab_url_dismiss"):
+        ss.pop("lab_url_error", None)
+        st.rerun()
+
+slots: dict = {}
+
+
+def slot(name: str):
+    slots[name] = st.empty()
+
+
+c_preset, c_desc = st.columns([1, 3], vertical_alignment="bottom")
+c_preset.selectbox(L("lab.preset"), [CUSTOM] + list(PRESETS), key="lab_preset", on_change=_on_preset,
+                   format_func=lambda n: L("lab.preset_custom") if n == CUSTOM else n)
+if ss["lab_preset"] in PRESETS:
+    key = f"preset.{ss['lab_preset']}"  # translated description, else the preset file's own
+    c_desc.info(L(key) if L(key) != key else PRESETS[ss["lab_preset"]][0], icon=":material/info:")
+
+build, side = st.columns([3, 2], gap="large")
+with build:
+    st.subheader(L("lab.stack"))
+    c = st.columns(4)
+    with c[0]:
+        st.number_input(L("ctl.depth"), step=1, key="lab_depth", on_change=_on_depth, help=L("help.depth"))
+        slot("depth")
+    with c[1]:
+        st.number_input(L("ctl.width"), step=1, key="lab_width", on_change=_clear_override("width"),
+                        help=L("help.width", max=MAX_WIDTH))
+        slot("width")
+    with c[2]:
+        st.selectbox(L("ctl.activation"), list(ACTIVATIONS), key="lab_activation",
+                     on_change=_clear_override("activation"))
+        slot("activation")
+    with c[3]:
+        st.selectbox(L("ctl.norm"), list(NORMS), key="lab_norm", on_change=_clear_override("norm"),
+                     format_func=lambda k: L(f"norm.{k}"))
+        slot("norm")
+    c = st.columns(4)
+    with c[0]:
+        st.selectbox(L("ctl.skip"), list(SKIPS), key="lab_skip", on_change=_clear_override("skip"),
+                     format_func=lambda k: L(f"skip.{k}"))
+        slot("skip")
+    with c[1]:
+        st.number_input(L("ctl.dropout"), step=0.05, key="lab_dropout", format="%.2f")
+        slot("dropout")
+    with c[2]:
+        st.selectbox(L("ctl.init"), list(INITS), key="lab_init", format_func=lambda k: L(f"init.{k}"))
+        slot("init")
+    with c[3]:
+        st.number_input(L("ctl.gain"), step=0.1, key="lab_gain", format="%.3g")
+        slot("gain")
+
+    with st.expander(L("lab.layers", n=len(ss["lab_overrides"])), expanded=False):
+        depth_ok = isinstance(ss["lab_depth"], int) and 1 <= ss["lab_depth"] <= 1000
+        if depth_ok:
+            rows = []
+            for i in range(ss["lab_depth"]):
+                o = ss["lab_overrides"].get(i, {})
+                rows.append({"layer": f"h{i + 1}", **{col: o.get(col, ss[f"lab_{col}"]) for col in state.LAYER_COLS}})
+            st.data_editor(
+                pd.DataFrame(rows), key=f"lab_layers_{ss['lab_editor_rev']}", on_change=_on_table,
+                hide_index=True, num_rows="fixed", disabled=["layer"], height=min(420, 38 + 35 * len(rows)),
+                column_config={
+                    "layer": st.column_config.TextColumn(L("ctl.layer")),
+                    "width": st.column_config.NumberColumn(L("ctl.width"), min_value=1, max_value=MAX_WIDTH, step=1),
+                    "activation": st.column_config.SelectboxColumn(L("ctl.activation"), options=list(ACTIVATIONS)),
+                    "norm": st.column_config.SelectboxColumn(L("ctl.norm"), options=list(NORMS)),
+                    "skip": st.column_config.SelectboxColumn(L("ctl.skip"), options=list(SKIPS)),
+                })
+            st.caption(L("lab.layers_help"))
+            if ss["lab_overrides"] and st.button(L("lab.layers_clear"), key="lab_layers_clear"):
+                ss["lab_overrides"] = {}
+                ss["lab_editor_rev"] += 1
+                st.rerun()
+        slot("layers")
+
+    st.subheader(L("lab.training"))
+    c = st.columns(4)
+    with c[0]:
+        st.selectbox(L("ctl.optimizer"), list(OPTIMIZERS), key="lab_optimizer")
+        slot("optimizer")
+    with c[1]:
+        st.text_input(L("ctl.lr"), key="lab_lr", help=L("help.lr"))
+        slot("lr")
+    with c[2]:
+        st.number_input(L("ctl.batch"), step=1, key="lab_batch")
+        slot("batch")
+    with c[3]:
+        st.number_input(L("ctl.steps"), step=50, key="lab_steps")
+        slot("steps")
+    with st.expander(L("lab.advanced")):
+        c = st.columns(4)
+        for i, (key, label, step) in enumerate((("momentum", "ctl.momentum", 0.05), ("wd", "ctl.wd", 1e-4),
+                                                ("l1", "ctl.l1", 1e-5), ("clip", "ctl.clip", 0.5),
+                                                ("sigma", "ctl.sigma", 0.01), ("record", "ctl.record", 1),
+                                                ("flush", "ctl.flush", 10), ("eval", "ctl.eval", 10))):
+            with c[i % 4]:
+                st.number_input(L(label), step=step, key=f"lab_{key}", format="%g" if isinstance(step, float) else "%d")
+                slot(key)
+
+with side:
+    st.subheader(L("lab.data"))
+    c = st.columns(2)
+    with c[0]:
+        st.selectbox(L("ctl.dataset"), list(DATASETS), key="lab_dataset", format_func=lambda k: L(f"data.{k}"))
+        slot("dataset")
+    kind = DATASETS[ss["lab_dataset"]].kind
+    with c[1]:
+        if kind == "2d":
+            st.number_input(L("ctl.noise"), step=0.05, key="lab_noise", format="%.2f")
+            slot("noise")
+    if kind == "2d":
+        c = st.columns(2)
+        with c[0]:
+            st.number_input(L("ctl.samples"), step=100, key="lab_samples")
+            slot("samples")
+        with c[1]:
+            if ss["lab_dataset"] in ("spirals", "gaussians"):
+                st.number_input(L("ctl.classes"), step=1, key="lab_classes")
+                slot("classes")
+    preview_box = st.container()
+    st.subheader(L("lab.diagram"))
+    diagram_box = st.container()
+
+# ----------------------------------------------------------------------------- spec + errors
+spec, errors = state.controls_to_spec(state.control_values())
+for name, err in errors.items():
+    box = slots.get(name) or slots.get("depth")
+    widgets.show_error(box, err, name, lang)
+ss["lab_spec"] = spec
+labels = widgets.plot_labels(lang)
+if spec is not None:
+    code = to_url(spec)
+    if st.query_params.get("spec") != code:
+        st.query_params["spec"] = code
+    ss["lab_url"] = code
+    with diagram_box:
+        widgets.cached_chart("diagram", (code, lang), lambda: plots.stack_diagram(spec.net.layers, labels=labels,
+                                                                                raw=True), key="lab_diagram")
+    with preview_box:
+        try:
+            with st.spinner(L("lab.loading_data")):
+                xtr, ytr, _, _ = load_arrays(spec.train.data, spec.train.seed)
+            widgets.cached_chart("preview", (to_url(spec), lang, "p"), lambda: plots.data_preview(
+                kind, xtr, ytr, labels=labels, raw=True), key="lab_preview")
+        except Exception as e:  # a data set that cannot be generated here: say so, keep going
+            st.error(L("err.data", error=f"{type(e).__name__}: {e}"), icon="⚠️")
+else:
+    diagram_box.caption(L("lab.fix_first"))
+
+if st.session_state.get("lab_twin") != (st.query_params.get("twin") or "none"):
+    if ss["lab_twin"] == "none":
+        st.query_params.pop("twin", None)
+    else:
+        st.query_params["twin"] = ss["lab_twin"]
+
+# ----------------------------------------------------------------------------- actions
+st.divider()
+jobs = _jobs()
+active = [j for j in jobs if not j.done]
+paused = bool(active) and any(j.paused for j in active)
+c = st.columns([1, 1, 1, 1, 1, 3], vertical_alignment="bottom")
+c[0].button(L("btn.train"), key="lab_train", type="primary", on_click=_on_train, disabled=spec is None,
+            icon=":material/play_arrow:", use_container_width=True)
+c[1].button(L("btn.resume") if paused else L("btn.pause"), key="lab_pause", on_click=_on_pause,
+            disabled=not active, icon=":material/pause:" if not paused else ":material/play_arrow:",
+            use_container_width=True)
+c[2].button(L("btn.step"), key="lab_step", on_click=_on_step, disabled=spec is None and not active,
+            icon=":material/skip_next:", use_container_width=True, help=L("help.step"))
+c[3].button(L("btn.stop"), key="lab_stop", on_click=_on_stop, disabled=not active, icon=":material/stop:",
+            use_container_width=True)
+c[4].button(L("btn.reset"), key="lab_reset", on_click=_on_reset, disabled=not jobs,
+            icon=":material/restart_alt:", use_container_width=True)
+c[5].selectbox(L("ctl.twin"), list(VARIANTS), key="lab_twin", format_func=lambda k: L(f"twin.{k}"),
+               help=L("help.twin"))
+if spec is None:
+    st.error(L("err.fix_first"), icon="⚠️")
+
+
+# ----------------------------------------------------------------------------- live view
+def _live() -> None:
+    m = state.manager()
+    m.heartbeat(state.owner_id())
+    jobs = _jobs()
+    if not jobs:
+        st.info(L("live.empty"))
+        return
+    if ss.pop("lab_just_started", False):
+        for j in jobs:  # right after Train: show the first chunk now rather than one poll later
+            j.wait_for_data(1.0)
+    views = [j.view() for j in jobs]
+    tags = ["A", "B"][:len(views)]
+    names = [f"{tag} · {v.name}" if len(views) > 1 else v.name for tag, v in zip(tags, views)]
+    for v, name in zip(views, names):
+        s = v.summary
+        if v.status == "queued":
+            st.info(L("live.queued", name=name, position=v.position or 1), icon=":material/hourglass_top:")
+            continue
+        st.progress(min(1.0, v.steps / max(1, v.total_steps)),
+                    text=L("live.status", name=name, status=L(f"status.{v.status}"), steps=v.steps,
+                           total=v.total_steps, sps=s.get("wall_steps_per_second", 0.0),
+                           device=s.get("device") or "…"))
+        if v.error:
+            st.error(L("live.failed", error=v.error), icon="⚠️")
+        if s.get("sink_error"):
+            st.caption(L("live.sink_error", error=s["sink_error"]))
+    if views[0].summary.get("device"):
+        ss["lab_device_label"] = views[0].summary["device"]
+    for v, tag in zip(views, tags):
+        d = diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error)
+        widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if len(views) > 1 else "")
+    runs = [(tag if len(views) > 1 else "", v.metrics) for tag, v in zip(tags, views)]
+    runs = [(n or views[0].name, m_) for n, m_ in runs] if len(views) == 1 else runs
+    ver = tuple((v.id, v.version) for v in views) + (lang,)
+    # Secondary charts follow at most every SLOW_SECONDS while training: fewer redraws in the
+    # browser leave more CPU to the training thread on a small machine.
+    slow = ss.get("lab_slow_ver")
+    if slow is None or not any(v.active for v in views) or time.monotonic() - ss.get("lab_slow_t", 0) >= SLOW_SECONDS:
+        slow = ver
+        ss["lab_slow_ver"], ss["lab_slow_t"] = ver, time.monotonic()
+    metric = ss.get("lab_depth_metric", "grad_norm")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{L('chart.depth')}**")
+        widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
+            runs, metric=metric, labels=labels, raw=True), key="lab_chart_depth")
+        st.radio(L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric",
+                 format_func=lambda k: labels[k], horizontal=True, label_visibility="collapsed")
+    with right:
+        st.markdown(f"**{L('chart.heatmap')}**")
+        zr = plots.heat_range([v.metrics for v in views]) if len(views) > 1 else None
+        cols = st.columns(len(views))
+        for i, (v, tag) in enumerate(zip(views, tags)):
+            with cols[i]:
+                widgets.cached_chart(f"heat{i}", ver, lambda v=v, tag=tag: plots.grad_heatmap(
+                    v.metrics, labels=labels, zrange=zr, title=tag if len(views) > 1 else None, raw=True),
+                    key=f"lab_chart_heat{i}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{L('chart.loss')}**")
+        widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, raw=True),
+                             key="lab_chart_loss")
+    with right:
+        st.markdown(f"**{L('chart.update')}**")
+        cols = st.columns(len(views))
+        for i, (v, tag) in enumerate(zip(views, tags)):
+            with cols[i]:
+                widgets.cached_chart(f"upd{i}", slow, lambda v=v, tag=tag: plots.update_ratio(
+                    v.metrics, labels=labels, title=tag if len(views) > 1 else None, raw=True),
+                    key=f"lab_chart_update{i}")
+    st.markdown(f"**{L('chart.acts')}**")
+    widgets.cached_chart("acts", slow, lambda: plots.activation_stats(runs, labels=labels, raw=True),
+                         key="lab_chart_acts")
+    left, right = st.columns(2)
+    if any(v.extras.get("boundary") for v in views):
+        with left:
+            st.markdown(f"**{L('chart.boundary')}**")
+            cols = st.columns(len(views))
+            for i, (v, tag) in enumerate(zip(views, tags)):
+                with cols[i]:
+                    widgets.cached_chart(f"bnd{i}", slow, lambda v=v, tag=tag: plots.decision_boundary(
+                        v.extras.get("boundary"), labels=labels, title=tag if len(views) > 1 else None,
+                        height=320, raw=True), key=f"lab_chart_boundary{i}")
+    with right:
+        st.markdown(f"**{L('chart.hist')}**")
+        layers = list(views[0].metrics.layers)
+        if layers:
+            if ss.get("lab_hist_layer") not in layers:
+                ss["lab_hist_layer"] = layers[0]
+            st.selectbox(L("ctl.hist_layer"), layers, key="lab_hist_layer")
+            focus = ss["lab_hist_layer"]
+            for j in jobs:
+                if j.focus != focus:
+                    j.set_focus(focus)
+                    if j.done or j.paused:
+                        j.refresh_snapshot()
+            views = [j.view() for j in jobs]
+            for i, (v, tag) in enumerate(zip(views, tags)):
+                h = v.extras.get("hist")
+                widgets.cached_chart(f"hist{i}", (v.id, v.version, lang, focus), lambda h=h, tag=tag, i=i: plots.histograms(
+                    h, labels=labels, color=plots.RUN_COLORS[i], height=260,
+                    title=(f"{tag} · " if len(views) > 1 else "") + (h or {}).get("layer", ""), raw=True),
+                    key=f"lab_chart_hist{i}")
+    # Refresh counter for the benchmark and the browser test (cheap, invisible in practice).
+    ss["lab_refreshes"] = ss.get("lab_refreshes", 0) + 1
+    st.caption(L("live.refresh", n=ss["lab_refreshes"], version=sum(v.version for v in views)))
+    still = any(v.active for v in views)
+    if ss.get("lab_polling") and not still:
+        ss["lab_polling"] = False
+        st.rerun()  # a full rerun: buttons update and polling stops
+
+
+running = any(j.status in ("queued", "starting", "running") for j in jobs)
+ss["lab_polling"] = running
+st.fragment(_live, run_every=POLL_SECONDS if running else None)()

@@ -1,0 +1,22 @@
+"""Strings of the router and the shared sidebar (English and French)."""
+from ui.i18n import register
+
+register({
+    "app.title": {"en": "Gradient Flow Lab", "fr": "Labo du flux de gradient"},
+    "app.language": {"en": "Language", "fr": "Langue"},
+    "app.seed": {"en": "Seed", "fr": "Graine"},
+    "app.seed_help": {"en": "Seeds the init, the data and the batches: the same seed gives the same run.",
+                      "fr": "Fixe l'initialisation, les données et les lots : même graine, même entraînement."},
+    "app.device": {"en": "Device", "fr": "Processeur de calcul"},
+    "app.device_in_use": {"en": "In use: {label}", "fr": "Utilisé : {label}"},
+    "app.device_missing": {"en": "{device} is not available on this machine: choose auto or cpu.",
+                           "fr": "{device} n'est pas disponible sur cette machine : choisissez auto ou cpu."},
+    "dev.auto": {"en": "auto (GPU if there is one)", "fr": "auto (GPU s'il y en a un)"},
+    "dev.cpu": {"en": "CPU", "fr": "CPU"},
+    "dev.cuda": {"en": "CUDA GPU", "fr": "GPU CUDA"},
+    "dev.mps": {"en": "Apple MPS", "fr": "Apple MPS"},
+    "nav.lab": {"en": "Lab", "fr": "Labo"},
+    "nav.runs": {"en": "Runs", "fr": "Entraînements"},
+    "nav.compare": {"en": "Compare", "fr": "Comparer"},
+    "nav.models": {"en": "Models", "fr": "Modèles"},
+})

@@ -1,0 +1,84 @@
+"""Shared UI helpers: fast chart output, translated plot labels, error and diagnosis boxes.
+
+Pages call these instead of repeating streamlit boilerplate. Nothing here trains or computes
+statistics; it only renders what labcore returns.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from labcore import plots
+from labcore.diagnose import Diagnosis
+from labcore.spec import SpecError
+from ui.i18n import t
+
+
+class _Prebuilt(go.Figure):
+    """A finished plotly spec (dict) handed to ``st.plotly_chart`` without plotly's object model.
+
+    ``st.plotly_chart`` turns a Figure into a dict with ``to_dict()`` and serialises that; building
+    a validated Figure first costs 10-200 ms per chart, time the training thread would lose (GIL).
+    """
+
+    def __init__(self, spec: dict):  # deliberately not calling go.Figure.__init__
+        self._spec = spec
+
+    def to_dict(self):
+        return self._spec
+
+
+def chart(spec: dict | go.Figure, key: str) -> None:
+    """Draw a chart from a plots function's ``raw=True`` dict (or a Figure)."""
+    fig = spec if isinstance(spec, go.Figure) else _Prebuilt(spec)
+    st.plotly_chart(fig, key=key, config={"displaylogo": False, "responsive": True})
+
+
+def plot_labels(lang: str) -> dict:
+    """plots.LABELS translated into ``lang``."""
+    return {k: t(f"plot.{k}", lang) for k in plots.LABELS}
+
+
+def cached_chart(name: str, cache_key, build, key: str) -> None:
+    """Rebuild a chart only when ``cache_key`` changed since this session last drew it."""
+    cache = st.session_state.setdefault("ui_chart_cache", {})
+    hit = cache.get(name)
+    if hit is None or hit[0] != cache_key:
+        hit = (cache_key, build())
+        cache[name] = hit
+    chart(hit[1], key)
+
+
+def error_text(e: SpecError, slot: str, lang: str) -> str:
+    """A message saying what to change, in the interface language."""
+    from labcore.size import SizeError
+
+    if isinstance(e, SizeError):
+        return t("err.size", lang, value=e.value, allowed=e.allowed)
+    key = f"err.{slot}"
+    text = t(key, lang, value=e.value, field=e.field, allowed=e.allowed)
+    if text == key:  # no specific message for this control: the library's own words
+        return t("err.generic", lang, field=e.field, value=e.value, allowed=e.allowed)
+    return text
+
+
+def show_error(container, e: SpecError | None, slot: str, lang: str) -> None:
+    if e is not None:
+        container.error(error_text(e, slot, lang), icon="⚠️")
+
+
+def diagnosis_text(d: Diagnosis, lang: str) -> str:
+    return t(d.key, lang, **d.numbers)
+
+
+def diagnosis_box(d: Diagnosis, lang: str, prefix: str = "") -> None:
+    """The diagnosis sentence, coloured by severity, with its notes underneath."""
+    text = (f"**{prefix}** " if prefix else "") + diagnosis_text(d, lang)
+    box = {"ok": st.success, "warning": st.warning, "error": st.error}.get(d.severity, st.info)
+    box(text)
+    for n in d.notes:
+        st.caption("↳ " + diagnosis_text(n, lang))
+
+
+__all__ = ["cached_chart", "chart", "diagnosis_box", "diagnosis_text", "error_text", "plot_labels",
+           "show_error"]
