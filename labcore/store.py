@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .blobs import pack_chunk, unpack_chunk
+from .blobs import FIELDS, pack_chunk, unpack_arrays
 from .codec import from_dict, to_dict
 from .datasets import lab_home
 from .metrics import LAYER_METRICS, MetricsChunk
@@ -516,9 +516,16 @@ class RunStore:
 
     def metrics(self, run_id: int) -> MetricsChunk:
         """Every flushed chunk of the run, concatenated."""
-        info = self._get_row(run_id)
+        layers = self._get_row(run_id)["layers"]
         blobs = self._read("SELECT data FROM chunks WHERE run_id=? ORDER BY seq", (int(run_id),))
-        return MetricsChunk.concat([unpack_chunk(b[0], info["layers"]) for b in blobs], info["layers"])
+        if not blobs:
+            return MetricsChunk.empty(layers)
+        try:
+            parts = [unpack_arrays(b[0], len(layers)) for b in blobs]
+        except ValueError as e:
+            raise StoreError("corrupt", self.path, f"run {run_id}'s metrics in {self.path} are damaged ({e})") from None
+        # Concatenate the stored (mostly float32) arrays first: one NaN-cleaning pass, not one per chunk.
+        return MetricsChunk(list(layers), **{f: np.concatenate([p[f] for p in parts]) for f in FIELDS})
 
     def layer_frame(self, run_id: int) -> pd.DataFrame:
         """Tidy per-(step, layer) frame of a run (``layer`` categorical), like ``to_frame``."""

@@ -47,6 +47,17 @@ def fake_chunk(steps, layers=4, seed=0):
                         np.array([0.5]), np.array([0.75]), np.asarray(steps, np.int64), rng.random(r))
 
 
+def pack_v1(chunk: MetricsChunk) -> bytes:
+    """A chunk in the older GFC1 (zlib, unshuffled) blob format, as version-1 stores hold."""
+    import struct
+    import zlib
+
+    from labcore.blobs import FIELDS, _narrow
+    arrays = [_narrow(np.ascontiguousarray(getattr(chunk, f))) for f in FIELDS]
+    head = json.dumps([[f, a.dtype.str, list(a.shape)] for f, a in zip(FIELDS, arrays)]).encode()
+    return b"GFC1" + zlib.compress(struct.pack("<I", len(head)) + head + b"".join(a.tobytes() for a in arrays))
+
+
 @pytest.fixture
 def store(tmp_path):
     s = RunStore(tmp_path / "runs.sqlite")
@@ -72,6 +83,19 @@ def test_blob_round_trip_is_exact_and_pickle_free():
         unpack_chunk(b"\x80\x04pickle", c.layers)
     with pytest.raises(ValueError):
         unpack_chunk(pack_chunk(c), c.layers[:2])  # wrong layer count
+    with pytest.raises(ValueError):
+        unpack_chunk(pack_chunk(c)[:-7], c.layers)  # truncated
+    old = unpack_chunk(pack_v1(c), c.layers)  # the older format still reads
+    np.testing.assert_array_equal(old.layer, c.layer)
+
+
+def test_damaged_metrics_blob_is_a_store_error(store):
+    rid = store.create_run(tiny(), name="x", summary={"layers": [f"h{i}" for i in range(4)]})
+    store.append(rid, fake_chunk([1, 2]), {"status": "ready", "steps": 2})
+    store.con.execute("UPDATE chunks SET data=? WHERE run_id=?", (b"GFC2garbage", rid))
+    with pytest.raises(StoreError) as e:
+        store.metrics(rid)
+    assert e.value.kind == "corrupt" and f"run {rid}" in str(e.value)
 
 
 def test_training_run_is_recorded_as_it_trains(store):
@@ -272,7 +296,7 @@ def test_upgrade_from_version_1_keeps_runs(tmp_path):
     con.execute("INSERT INTO runs (name, created, spec, layers, status, steps, final_loss) "
                 "VALUES ('old', 1.0, ?, ?, 'finished', 3, 0.5)",
                 (json.dumps(to_dict(spec)), json.dumps(c.layers)))
-    con.execute("INSERT INTO chunks VALUES (1, 0, 1, 3, ?)", (pack_chunk(c),))
+    con.execute("INSERT INTO chunks VALUES (1, 0, 1, 3, ?)", (pack_v1(c),))
     con.commit()
     con.close()
     with RunStore(path) as s:

@@ -1,0 +1,148 @@
+"""What does the run store cost? Training with vs without the store sink, and loading a big run.
+
+1. **Write overhead.** The same spec is trained to the end twice per round, once with a
+   ``NullSink`` and once with the store's sink (a fresh run in a real SQLite file), in
+   interleaved rounds so machine noise hits both alike. Reported: the median wall-time ratio
+   (with / without - 1) and, more precisely, the time spent inside the sink's calls divided by
+   the training time (the store writes on the training thread, so that is its whole cost).
+2. **Load time.** A run of 100 layers x 5,000 recorded steps, written in chunks of 50 steps as
+   a run would flush them, is read back into pandas: ``store.metrics`` (the MetricsChunk) and
+   ``store.layer_frame`` (tidy per-(step, layer) frame, 500,000 rows). Best and first of N.
+
+Prints one JSON document. Run: ``python bench/store.py [--quick]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from labcore.edit import override  # noqa: E402
+from labcore.metrics import LAYER_METRICS, MetricsChunk  # noqa: E402
+from labcore.presets import load_preset  # noqa: E402
+from labcore.sinks import NullSink  # noqa: E402
+from labcore.store import RunStore  # noqa: E402
+from labcore.train import Trainer  # noqa: E402
+
+
+class TimedSink:
+    """Wraps a sink and adds up the seconds spent inside its calls."""
+
+    def __init__(self, inner):
+        self.inner, self.seconds = inner, 0.0
+
+    def _timed(self, f, *a, **kw):
+        t = time.perf_counter()
+        f(*a, **kw)
+        self.seconds += time.perf_counter() - t
+
+    def start(self, spec, *, name, summary):
+        self._timed(self.inner.start, spec, name=name, summary=summary)
+
+    def append(self, chunk, summary):
+        self._timed(self.inner.append, chunk, summary)
+
+    def finish(self, summary, error=None):
+        self._timed(self.inner.finish, summary, error)
+
+
+def train(spec, sink) -> tuple[float, float]:
+    """Train ``spec`` to the end feeding ``sink`` like the CLI does; (total s, training s)."""
+    t0 = time.perf_counter()
+    tr = Trainer(spec)
+    timed = TimedSink(sink)
+    timed.start(spec, name="bench", summary=tr.summary())
+    while not tr.done:
+        timed.append(tr.steps(spec.train.flush_every), tr.summary())
+    timed.finish(tr.summary())
+    return time.perf_counter() - t0, tr.train_seconds, timed.seconds
+
+
+def write_overhead(spec, rounds: int, folder: Path, synchronous: str = "NORMAL") -> dict:
+    store = RunStore(folder / f"overhead-{synchronous}.sqlite", synchronous=synchronous)
+    train(spec, NullSink())  # warm-up: imports, data, allocator
+    bare, stored, in_sink, trained = [], [], [], []
+    for _ in range(rounds):
+        bare.append(train(spec, NullSink())[0])
+        total, tsec, ssec = train(spec, store.sink())
+        stored.append(total)
+        in_sink.append(ssec)
+        trained.append(tsec)
+    store.close()
+    return {
+        "layers": spec.net.depth, "width": spec.net.layers[0].width, "steps": spec.train.steps,
+        "record_every": spec.train.record_every, "flush_every": spec.train.flush_every,
+        "synchronous": synchronous,
+        "median_seconds_without_store": statistics.median(bare),
+        "median_seconds_with_store": statistics.median(stored),
+        "wall_ratio_minus_1": statistics.median(stored) / statistics.median(bare) - 1,
+        "sink_seconds_over_train_seconds": sum(in_sink) / sum(trained),
+        "sink_ms_per_flush": 1000 * statistics.median(in_sink) / (spec.train.steps / spec.train.flush_every + 2),
+    }
+
+
+def load_time(folder: Path, layers: int, steps: int, chunk: int, repeats: int) -> dict:
+    store = RunStore(folder / "load.sqlite")
+    names = [f"h{i + 1}" for i in range(layers - 1)] + ["out"]
+    spec = override(load_preset("relu-he").spec, depth=layers - 1, steps=steps)
+    rid = store.create_run(spec, name="big", summary={"layers": names, "device": "cpu"})
+    rng = np.random.default_rng(0)
+    for s0 in range(1, steps + 1, chunk):
+        st = np.arange(s0, min(s0 + chunk, steps + 1))
+        # float32 values, like the probe's buffers: lognormal norms, slowly drifting with depth
+        layer = rng.lognormal(-2, 1, (len(st), len(LAYER_METRICS), layers)).astype(np.float32)
+        loss = rng.random(len(st)).astype(np.float32)
+        store.append(rid, MetricsChunk(names, st, loss, loss, layer, all_steps=st, step_loss=loss),
+                     {"status": "ready", "steps": int(st[-1])})
+    store.finish(rid, {"status": "finished", "steps": steps})
+    store.close()
+    metrics_s, frame_s = [], []
+    for _ in range(repeats):
+        fresh = RunStore(folder / "load.sqlite")  # a fresh connection, like a new page load
+        t = time.perf_counter()
+        m = fresh.metrics(rid)
+        metrics_s.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        df = fresh.layer_frame(rid)
+        frame_s.append(time.perf_counter() - t + metrics_s[-1])
+        fresh.close()
+    assert m.layer.shape == (steps, len(LAYER_METRICS), layers) and len(df) == steps * layers
+    size = sum(p.stat().st_size for p in folder.glob("load.sqlite*"))
+    return {"layers": layers, "recorded_steps": steps, "chunk_steps": chunk, "rows": len(df),
+            "file_mb": round(size / 2**20, 1),
+            "metrics_seconds_first": metrics_s[0], "metrics_seconds_best": min(metrics_s),
+            "frame_seconds_first": frame_s[0], "frame_seconds_best": min(frame_s)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer rounds, smaller load run")
+    args = ap.parse_args()
+    rounds = 2 if args.quick else 5
+    base = load_preset("relu-he").spec
+    specs = [
+        override(base, steps=400 if args.quick else 1000, device="cpu"),  # the preset: 24 x 64, record every 5
+        override(base, depth=100, width=32, record_every=1, steps=200 if args.quick else 500, device="cpu"),
+    ]
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        out = {
+            "python": platform.python_version(), "machine": platform.machine(),
+            "write_overhead": [write_overhead(s, rounds, folder) for s in specs]
+            + [write_overhead(specs[1], rounds, folder, synchronous="FULL")],
+            "load": load_time(folder, 100, 1000 if args.quick else 5000, 50, 3 if args.quick else 5),
+        }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
