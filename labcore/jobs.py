@@ -270,6 +270,21 @@ class _Batch:
         self.jobs: list[Job] = []
 
 
+def _rng_state(device) -> tuple:
+    import torch
+
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return torch.get_rng_state(), cuda
+
+
+def _set_rng_state(device, state) -> None:
+    import torch
+
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state(state[1], device)
+
+
 # ----------------------------------------------------------------------------- manager
 class JobManager:
     """Process-wide, thread-safe. Hold one per process (the app keeps it in ``st.cache_resource``)."""
@@ -505,6 +520,7 @@ class JobManager:
             self._sink_call(job, "finish", {"status": "failed", "steps": 0, "layers": []}, job.error)
             return
         job.trainer = trainer
+        job._rng = _rng_state(trainer.device)  # right after the trainer seeded it
         if job._stop.is_set():
             trainer.stop()
         job._set(live=LiveMetrics(trainer.layers), _status="running")
@@ -515,7 +531,11 @@ class JobManager:
         tr = job.trainer
         try:
             with job.model_lock:
+                # Each job keeps its own RNG stream (dropout masks), so twins interleaved on
+                # one worker train exactly as they would alone.
+                _set_rng_state(tr.device, job._rng)
                 chunk = tr.steps(n)
+                job._rng = _rng_state(tr.device)
                 now = time.perf_counter()
                 # Snapshots cost a few forward passes: take them at most every snapshot_seconds
                 # and never more than ~2% of the time (50x their own cost apart).

@@ -105,6 +105,8 @@ def pick(n: int, k: int) -> np.ndarray:
     """At most ``k`` indices spread evenly over ``range(n)``, first and last included."""
     if n <= k:
         return np.arange(n)
+    if k <= 1:
+        return np.array([n - 1])  # the newest
     return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
 
 
