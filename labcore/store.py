@@ -516,8 +516,16 @@ class RunStore:
 
     def metrics(self, run_id: int) -> MetricsChunk:
         """Every flushed chunk of the run, concatenated."""
+        return self._load(run_id, "SELECT data FROM chunks WHERE run_id=? ORDER BY seq", (int(run_id),))
+
+    def tail_metrics(self, run_id: int, chunks: int = 3) -> MetricsChunk:
+        """Only the last ``chunks`` flushed chunks: enough for a diagnosis, cheap for a table."""
+        return self._load(run_id, "SELECT data FROM (SELECT seq, data FROM chunks WHERE run_id=? "
+                                  "ORDER BY seq DESC LIMIT ?) ORDER BY seq", (int(run_id), int(chunks)))
+
+    def _load(self, run_id: int, sql: str, args) -> MetricsChunk:
         layers = self._get_row(run_id)["layers"]
-        blobs = self._read("SELECT data FROM chunks WHERE run_id=? ORDER BY seq", (int(run_id),))
+        blobs = self._read(sql, args)
         if not blobs:
             return MetricsChunk.empty(layers)
         try:

@@ -88,6 +88,26 @@ def cmd_show(args) -> int:
     return EXIT_OK
 
 
+def export_bytes(store: RunStore, run_id: int, fmt: str) -> bytes:
+    """A run's export as bytes: metrics as csv/parquet, spec as json/toml (for downloads)."""
+    import io
+
+    from .codec import to_json, to_toml
+
+    if fmt == "json":
+        return to_json(store.spec(run_id)).encode()
+    if fmt == "toml":
+        return to_toml(store.spec(run_id)).encode()
+    df = store.export_frame(run_id)
+    if fmt == "csv":
+        return df.to_csv(index=False).encode()
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue()
+    raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
+
+
 def export_run(store: RunStore, run_id: int, fmt: str, out) -> None:
     """Write a run's metrics (csv/parquet) or spec (json/toml) to ``out`` ('-' = stdout)."""
     from .codec import to_json, to_toml
