@@ -321,7 +321,8 @@ class ImageTrainer:
                 "train_loss": last.get("train_loss", math.nan),
                 "images_per_second": self.steps_per_second * self.spec.batch,
                 "autocast": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "off",
-                "channels_last": self.channels_last, "compiled": self.spec.compile}
+                "channels_last": self.channels_last, "compiled": self.spec.compile,
+                "history": list(self.epochs_log)}  # one dict per finished epoch (EPOCH_COLUMNS...)
 
 
 __all__ = ["ConvProbe", "EPOCH_COLUMNS", "ImageTrainer", "check_model_size"]
