@@ -31,9 +31,6 @@ st.set_page_config(page_title="Gradient Flow Lab", page_icon=":material/waves:",
 state.init_app()
 lang = state.lang()
 
-pages = [st.Page(path, title=t(key, lang), icon=icon, default=default)
-         for path, key, icon, default in PAGES if (ROOT / path).exists()]
-current = st.navigation(pages)
 
 
 def _on_lang() -> None:
@@ -42,11 +39,11 @@ def _on_lang() -> None:
 
 with st.sidebar:
     st.markdown(f"### {t('app.title', lang)}")
-    st.radio(t("app.language", lang), list(LANGUAGES), format_func=LANGUAGES.get, key=state.LANG,
+    st.radio(t("app.language", lang), list(LANGUAGES), format_func=LANGUAGES.get, key=state.LANG, persist_state="session",
              horizontal=True, on_change=_on_lang)
-    st.number_input(t("app.seed", lang), min_value=0, max_value=2**31 - 1, step=1, key=state.SEED,
+    st.number_input(t("app.seed", lang), min_value=0, max_value=2**31 - 1, step=1, key=state.SEED, persist_state="session",
                     help=t("app.seed_help", lang))
-    st.selectbox(t("app.device", lang), list(DEVICES), key=state.DEVICE,
+    st.selectbox(t("app.device", lang), list(DEVICES), key=state.DEVICE, persist_state="session",
                  format_func=lambda d: t(f"dev.{d}", lang))
     try:
         in_use = st.session_state.get("lab_device_label") or device_label(resolve_device(st.session_state[state.DEVICE]))
@@ -61,4 +58,7 @@ with st.sidebar:
 
     _heartbeat()
 
+pages = [st.Page(path, title=t(key, lang), icon=icon, default=default)
+         for path, key, icon, default in PAGES if (ROOT / path).exists()]
+current = st.navigation(pages)  # after the sidebar: its widgets keep their state on every page
 current.run()

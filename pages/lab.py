@@ -42,7 +42,9 @@ PRESETS = _presets()
 CUSTOM = "—"
 
 # ----------------------------------------------------------------------------- initial state
-if ss.get("lab_open_spec") or (st.query_params.get("spec") and st.query_params.get("spec") != ss.get("lab_url")):
+_written = ss.setdefault("lab_written", [])  # link codes this page wrote itself (never reloaded)
+_qp_spec = st.query_params.get("spec")
+if ss.get("lab_open_spec") or (_qp_spec and _qp_spec != ss.get("lab_url") and _qp_spec not in _written):
     # A link (or another page) asks for a configuration: load it once, report a bad one.
     code = ss.pop("lab_open_spec", None) or st.query_params.get("spec")
     ss["lab_url"] = code
@@ -183,7 +185,7 @@ def slot(name: str):
 
 
 c_preset, c_desc = st.columns([1, 3], vertical_alignment="bottom")
-c_preset.selectbox(L("lab.preset"), [CUSTOM] + list(PRESETS), key="lab_preset", on_change=_on_preset,
+c_preset.selectbox(L("lab.preset"), [CUSTOM] + list(PRESETS), key="lab_preset", persist_state="session", on_change=_on_preset,
                    format_func=lambda n: L("lab.preset_custom") if n == CUSTOM else n)
 if ss["lab_preset"] in PRESETS:
     key = f"preset.{ss['lab_preset']}"  # translated description, else the preset file's own
@@ -194,33 +196,33 @@ with build:
     st.subheader(L("lab.stack"))
     c = st.columns(4)
     with c[0]:
-        st.number_input(L("ctl.depth"), step=1, key="lab_depth", on_change=_on_depth, help=L("help.depth"))
+        st.number_input(L("ctl.depth"), step=1, key="lab_depth", persist_state="session", on_change=_on_depth, help=L("help.depth"))
         slot("depth")
     with c[1]:
-        st.number_input(L("ctl.width"), step=1, key="lab_width", on_change=_clear_override("width"),
+        st.number_input(L("ctl.width"), step=1, key="lab_width", persist_state="session", on_change=_clear_override("width"),
                         help=L("help.width", max=MAX_WIDTH))
         slot("width")
     with c[2]:
-        st.selectbox(L("ctl.activation"), list(ACTIVATIONS), key="lab_activation",
+        st.selectbox(L("ctl.activation"), list(ACTIVATIONS), key="lab_activation", persist_state="session",
                      on_change=_clear_override("activation"))
         slot("activation")
     with c[3]:
-        st.selectbox(L("ctl.norm"), list(NORMS), key="lab_norm", on_change=_clear_override("norm"),
+        st.selectbox(L("ctl.norm"), list(NORMS), key="lab_norm", persist_state="session", on_change=_clear_override("norm"),
                      format_func=lambda k: L(f"norm.{k}"))
         slot("norm")
     c = st.columns(4)
     with c[0]:
-        st.selectbox(L("ctl.skip"), list(SKIPS), key="lab_skip", on_change=_clear_override("skip"),
+        st.selectbox(L("ctl.skip"), list(SKIPS), key="lab_skip", persist_state="session", on_change=_clear_override("skip"),
                      format_func=lambda k: L(f"skip.{k}"))
         slot("skip")
     with c[1]:
-        st.number_input(L("ctl.dropout"), step=0.05, key="lab_dropout", format="%.2f")
+        st.number_input(L("ctl.dropout"), step=0.05, key="lab_dropout", persist_state="session", format="%.2f")
         slot("dropout")
     with c[2]:
-        st.selectbox(L("ctl.init"), list(INITS), key="lab_init", format_func=lambda k: L(f"init.{k}"))
+        st.selectbox(L("ctl.init"), list(INITS), key="lab_init", persist_state="session", format_func=lambda k: L(f"init.{k}"))
         slot("init")
     with c[3]:
-        st.number_input(L("ctl.gain"), step=0.1, key="lab_gain", format="%.3g")
+        st.number_input(L("ctl.gain"), step=0.1, key="lab_gain", persist_state="session", format="%.3g")
         slot("gain")
 
     with st.expander(L("lab.layers", n=len(ss["lab_overrides"])), expanded=False):
@@ -250,16 +252,16 @@ with build:
     st.subheader(L("lab.training"))
     c = st.columns(4)
     with c[0]:
-        st.selectbox(L("ctl.optimizer"), list(OPTIMIZERS), key="lab_optimizer")
+        st.selectbox(L("ctl.optimizer"), list(OPTIMIZERS), key="lab_optimizer", persist_state="session")
         slot("optimizer")
     with c[1]:
-        st.text_input(L("ctl.lr"), key="lab_lr", help=L("help.lr"))
+        st.text_input(L("ctl.lr"), key="lab_lr", persist_state="session", help=L("help.lr"))
         slot("lr")
     with c[2]:
-        st.number_input(L("ctl.batch"), step=1, key="lab_batch")
+        st.number_input(L("ctl.batch"), step=1, key="lab_batch", persist_state="session")
         slot("batch")
     with c[3]:
-        st.number_input(L("ctl.steps"), step=50, key="lab_steps")
+        st.number_input(L("ctl.steps"), step=50, key="lab_steps", persist_state="session")
         slot("steps")
     with st.expander(L("lab.advanced")):
         c = st.columns(4)
@@ -268,28 +270,28 @@ with build:
                                                 ("sigma", "ctl.sigma", 0.01), ("record", "ctl.record", 1),
                                                 ("flush", "ctl.flush", 10), ("eval", "ctl.eval", 10))):
             with c[i % 4]:
-                st.number_input(L(label), step=step, key=f"lab_{key}", format="%g" if isinstance(step, float) else "%d")
+                st.number_input(L(label), step=step, key=f"lab_{key}", persist_state="session", format="%g" if isinstance(step, float) else "%d")
                 slot(key)
 
 with side:
     st.subheader(L("lab.data"))
     c = st.columns(2)
     with c[0]:
-        st.selectbox(L("ctl.dataset"), list(DATASETS), key="lab_dataset", format_func=lambda k: L(f"data.{k}"))
+        st.selectbox(L("ctl.dataset"), list(DATASETS), key="lab_dataset", persist_state="session", format_func=lambda k: L(f"data.{k}"))
         slot("dataset")
     kind = DATASETS[ss["lab_dataset"]].kind
     with c[1]:
         if kind == "2d":
-            st.number_input(L("ctl.noise"), step=0.05, key="lab_noise", format="%.2f")
+            st.number_input(L("ctl.noise"), step=0.05, key="lab_noise", persist_state="session", format="%.2f")
             slot("noise")
     if kind == "2d":
         c = st.columns(2)
         with c[0]:
-            st.number_input(L("ctl.samples"), step=100, key="lab_samples")
+            st.number_input(L("ctl.samples"), step=100, key="lab_samples", persist_state="session")
             slot("samples")
         with c[1]:
             if ss["lab_dataset"] in ("spirals", "gaussians"):
-                st.number_input(L("ctl.classes"), step=1, key="lab_classes")
+                st.number_input(L("ctl.classes"), step=1, key="lab_classes", persist_state="session")
                 slot("classes")
     preview_box = st.container()
     st.subheader(L("lab.diagram"))
@@ -306,6 +308,8 @@ if spec is not None:
     code = to_url(spec)
     if st.query_params.get("spec") != code:
         st.query_params["spec"] = code
+    if code not in _written:
+        _written[:] = _written[-49:] + [code]
     ss["lab_url"] = code
     with diagram_box:
         widgets.cached_chart("diagram", (code, lang), lambda: plots.stack_diagram(spec.net.layers, labels=labels,
@@ -344,7 +348,7 @@ c[3].button(L("btn.stop"), key="lab_stop", on_click=_on_stop, disabled=not activ
             use_container_width=True)
 c[4].button(L("btn.reset"), key="lab_reset", on_click=_on_reset, disabled=not jobs,
             icon=":material/restart_alt:", use_container_width=True)
-c[5].selectbox(L("ctl.twin"), list(VARIANTS), key="lab_twin", format_func=lambda k: L(f"twin.{k}"),
+c[5].selectbox(L("ctl.twin"), list(VARIANTS), key="lab_twin", persist_state="session", format_func=lambda k: L(f"twin.{k}"),
                help=L("help.twin"))
 if spec is None:
     st.error(L("err.fix_first"), icon="⚠️")
@@ -397,7 +401,7 @@ def _live() -> None:
         st.markdown(f"**{L('chart.depth')}**")
         widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
             runs, metric=metric, labels=labels, raw=True), key="lab_chart_depth")
-        st.radio(L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric",
+        st.radio(L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric", persist_state="session",
                  format_func=lambda k: labels[k], horizontal=True, label_visibility="collapsed")
     with right:
         st.markdown(f"**{L('chart.heatmap')}**")
@@ -440,7 +444,7 @@ def _live() -> None:
         if layers:
             if ss.get("lab_hist_layer") not in layers:
                 ss["lab_hist_layer"] = layers[0]
-            st.selectbox(L("ctl.hist_layer"), layers, key="lab_hist_layer")
+            st.selectbox(L("ctl.hist_layer"), layers, key="lab_hist_layer", persist_state="session")
             focus = ss["lab_hist_layer"]
             for j in jobs:
                 if j.focus != focus:
