@@ -139,7 +139,9 @@ else:
         shown = shown[hit]
     if statuses:
         shown = shown[shown["status"].isin(statuses)]
-    st.caption(L("runs.count", shown=len(shown), total=len(runs)))
+    counts = runs["status"].value_counts()
+    st.caption(L("runs.count", shown=len(shown), total=len(runs)) + " — " + " · ".join(
+        f"{int(counts[s])} {L(f'runs.status.{s}')}" for s in STATUSES if s in counts))
     acc = shown["final_test_acc"].where(shown["final_test_acc"].notna(), shown["final_acc"])
     table = pd.DataFrame({
         L("runs.col.id"): shown["id"],
