@@ -35,14 +35,25 @@ class Probe:
         self.layer_buf = torch.full((capacity, len(LAYER_METRICS), n), math.nan, device=device)
         self.loss_buf = torch.full((capacity,), math.nan, device=device)
         self.acc_buf = torch.full((capacity,), math.nan, device=device)
-        self._prev = [torch.empty_like(w, memory_format=torch.preserve_format) for w in self.weights]
+        # Weights of one shape are stacked and reduced in one op (a 100-layer MLP has ~3 shapes),
+        # and the stack taken before the update doubles as the copy of W_old for ‖ΔW‖.
+        by_shape = defaultdict(list)
+        for i, w in enumerate(self.weights):
+            by_shape[(tuple(w.shape), w.dtype)].append(i)
+        self._wgroups = [(idx, torch.tensor(idx, device=device)) for idx in by_shape.values()]
+        self._prev = [torch.empty((len(idx), *self.weights[idx[0]].shape), device=device,
+                                  dtype=self.weights[idx[0]].dtype) for idx, _ in self._wgroups]
+        self._scratch = [torch.empty_like(p) for p in self._prev]
         self.rows: list[int] = []  # step number of each filled row (host-side ints)
         self.armed = False
         self._outs: list[torch.Tensor | None] = [None] * n
         self._grads: list[torch.Tensor | None] = [None] * n
         self._groups: dict | None = None
         self._group_shapes: tuple | None = None
-        self._handles = [p.module.register_forward_hook(self._hook(i)) for i, p in enumerate(self.points)]
+        # Hooks are attached only for a recorded step's forward pass: a module with a forward hook
+        # takes PyTorch's slow call path, which costs ~5% of a small MLP's step if left on.
+        self._hook_fns = [self._hook(i) for i in range(n)]
+        self._handles: list = []
         # Per-layer constants for the activation statistics.
         self._kinds = []
         for p in self.points:
@@ -52,8 +63,6 @@ class Probe:
     # ------------------------------------------------------------------ hooks
     def _hook(self, i: int):
         def fwd(module, inputs, output):
-            if not self.armed:
-                return None
             self._outs[i] = output.detach()
             if output.requires_grad:
                 def bwd(grad, i=i):
@@ -69,6 +78,9 @@ class Probe:
         self._handles = []
 
     def arm(self) -> None:
+        """Attach the hooks for the next forward pass (the recorded step's)."""
+        self.remove()
+        self._handles = [p.module.register_forward_hook(f) for p, f in zip(self.points, self._hook_fns)]
         self.armed = True
 
     @property
@@ -87,13 +99,16 @@ class Probe:
             self._group_shapes = shapes
         return self._groups
 
-    def _activation_stats(self, row: int) -> None:
-        out_view = self.layer_buf[row]  # (metrics, layers)
+    def _activation_stats(self, buf: torch.Tensor) -> None:
+        """Activation mean/std/saturated/dead and backprop-signal norm, one pass per layer group."""
         for (shape, (family, bounds)), (idx, idx_t) in self._grouping().items():
             a = torch.stack([self._outs[i] for i in idx])  # (G, B, *features)
             g, b = a.shape[0], a.shape[1]
             flat = a.view(g, -1)  # (G, B * features)
-            std, mean = torch.std_mean(flat, dim=1)
+            # Two-pass mean/std: exact like torch.std_mean but ~10x faster on the CPU here.
+            mean = flat.mean(dim=1, keepdim=True)
+            std = (flat - mean).square_().sum(dim=1).div_(max(1, flat.shape[1] - 1)).sqrt_()
+            mean = mean.squeeze(1)
             stats = [mean, std]
             if family == "saturating":
                 lo, hi = bounds
@@ -109,23 +124,30 @@ class Probe:
                 stats.append(peak.le_(0).mean(dim=1, dtype=torch.float32))
             else:
                 stats.append(torch.full_like(mean, math.nan))
-            out_view[_MEAN:_DEAD + 1].index_copy_(1, idx_t, torch.stack(stats))
+            buf[_MEAN:_DEAD + 1].index_copy_(1, idx_t, torch.stack(stats))
+            grads = [self._grads[i] for i in idx]
+            if all(gr is not None for gr in grads):  # the head's output grad always exists
+                signal = torch.linalg.vector_norm(torch.stack(grads).view(g, -1), dim=1)
+                buf[_OUTGRAD].index_copy_(0, idx_t, signal)
 
     @torch.no_grad()
     def after_backward(self, row_step: int, loss: torch.Tensor, logits: torch.Tensor,
                        y: torch.Tensor) -> None:
         """Record gradients and activations of this step; call before ``optimizer.step()``."""
         r = len(self.rows)
-        buf = self.layer_buf[r]
-        grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in self.weights]
-        buf[_GRAD].copy_(torch.stack(torch._foreach_norm(grads)))
-        buf[_WNORM].copy_(torch.stack(torch._foreach_norm(self.weights)))
-        outgrads = [g if g is not None else torch.zeros((), device=self.device) for g in self._grads]
-        buf[_OUTGRAD].copy_(torch.stack(torch._foreach_norm(outgrads)))
-        self._activation_stats(r)
+        buf = self.layer_buf[r]  # (metrics, layers)
+        for (idx, idx_t), prev, scratch in zip(self._wgroups, self._prev, self._scratch):
+            torch.stack([self.weights[i] for i in idx], out=prev)  # W_old, kept for after_update
+            buf[_WNORM].index_copy_(0, idx_t, torch.linalg.vector_norm(prev.flatten(1), dim=1))
+            grads = [self.weights[i].grad for i in idx]
+            if any(gr is None for gr in grads):
+                grads = [gr if gr is not None else torch.zeros_like(self.weights[i]) for gr, i in zip(grads, idx)]
+            torch.stack(grads, out=scratch)
+            buf[_GRAD].index_copy_(0, idx_t, torch.linalg.vector_norm(scratch.flatten(1), dim=1))
+        self._activation_stats(buf)
         self.loss_buf[r].copy_(loss.detach())
-        self.acc_buf[r].copy_((logits.detach().argmax(1) == y).float().mean())
-        torch._foreach_copy_(self._prev, self.weights)
+        self.acc_buf[r].copy_((logits.detach().argmax(1) == y).mean(dtype=torch.float32))
+        self.remove()
         self.armed = False
         self._outs = [None] * len(self.points)
         self._grads = [None] * len(self.points)
@@ -134,10 +156,11 @@ class Probe:
     @torch.no_grad()
     def after_update(self) -> None:
         """Record ‖W_new − W_old‖ / ‖W_old‖ for the row just written."""
-        r = len(self.rows) - 1
-        buf = self.layer_buf[r]
-        torch._foreach_sub_(self._prev, self.weights)  # prev := W_old - W_new, in place
-        buf[_UPDATE].copy_(torch.stack(torch._foreach_norm(self._prev)) / buf[_WNORM])
+        buf = self.layer_buf[len(self.rows) - 1]
+        for (idx, idx_t), prev, scratch in zip(self._wgroups, self._prev, self._scratch):
+            delta = torch.stack([self.weights[i] for i in idx], out=scratch).sub_(prev)  # W_new - W_old
+            buf[_UPDATE].index_copy_(0, idx_t, torch.linalg.vector_norm(delta.flatten(1), dim=1))
+        buf[_UPDATE].div_(buf[_WNORM])
 
     # ------------------------------------------------------------------ flush
     def flush(self) -> MetricsChunk:

@@ -67,7 +67,7 @@ def test_init_scales_follow_their_formulas():
 def test_optimizers_train(optimizer):
     spec = RunSpec(NetSpec.uniform(2, 8, "tanh"),
                    TrainSpec(data=DataSpec("moons", n_samples=200), optimizer=optimizer, lr=0.01, steps=20,
-                             flush_every=10, seed=0))
+                             flush_every=10, record_every=5, seed=0))
     trainer = Trainer(spec)
     before = [p.detach().clone() for p in trainer.model.parameters()]
     chunk = trainer.steps()
