@@ -89,7 +89,7 @@ INITS: dict[str, InitFn] = {
 
 def _fused_ok(device: torch.device) -> bool:
     # Fused Adam/AdamW/SGD keep the step counter on the device: no .item() per step.
-    return device.type in ("cuda", "cpu", "mps")
+    return device.type in ("cuda", "cpu")  # MPS: the foreach path (its .item() reads a CPU counter)
 
 
 def _adam(cls):
