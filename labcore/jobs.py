@@ -438,7 +438,7 @@ class JobManager:
             with self._cond:
                 if self._shutdown:
                     return
-                self._cond.wait(timeout=min(5.0, max(0.05, self.heartbeat_timeout / 4)))
+                self._cond.wait(timeout=min(5.0, max(0.05, min(self.heartbeat_timeout, self.gone_grace) / 4)))
                 if self._shutdown:
                     return
             try:

@@ -234,8 +234,8 @@ def loss_curves(runs: Sequence[tuple[str, MetricsChunk]], labels: dict | None = 
                 height: int = 320) -> dict:
     """Loss (left, log y) and accuracy (right), train solid and test dotted; twins in their colours."""
     spec = _spec(height)
-    spec["layout"]["margin"]["t"] = 40
-    spec["layout"]["legend"]["y"] = 1.08
+    spec["layout"]["margin"]["t"] = 28
+    spec["layout"]["legend"].update(y=-0.22, yanchor="top")  # below: the panel titles stay readable
     (xl, yl), (xa, ya) = _grid(spec, [_lab(labels, "loss"), _lab(labels, "accuracy")], gap=0.1)
     for r, (name, m) in enumerate(runs):
         color = RUN_COLORS[r % len(RUN_COLORS)]
@@ -293,6 +293,7 @@ def update_ratio(m: MetricsChunk, labels: dict | None = None, title: str | None 
                  max_lines: int = MAX_RATIO_LINES, height: int = 320) -> dict:
     """‖ΔW‖/‖W‖ over time for a few layers spread over depth, log y, with the 1e-3 guide line."""
     spec = _spec(height, title)
+    spec["layout"]["legend"].update(y=-0.25, yanchor="top", font={"size": 10})
     if len(m.steps) == 0:
         return _empty(spec, labels)
     vals = m.metric("update_ratio")
@@ -414,8 +415,10 @@ def stack_diagram(layers: Sequence, labels: dict | None = None, max_boxes: int =
     gaps = [int(x) for x, i in zip(xs, shown) if i is None]
     spec["data"].append(_scatter([0, end] + gaps, [0] * (2 + len(gaps)), mode="text", showlegend=False,
                                  text=[_lab(labels, "input"), _lab(labels, "output")] + ["…"] * len(gaps),
-                                 hoverinfo="skip", textfont={"size": 13}))
-    spec["layout"]["xaxis"] = {"visible": False, "range": [-0.8, end + 0.8]}
+                                 textposition=["middle left", "middle right"] + ["middle center"] * len(gaps),
+                                 hoverinfo="skip", textfont={"size": 12}))
+    pad = 2 + 0.12 * len(shown)  # room for the "input" / "output" words
+    spec["layout"]["xaxis"] = {"visible": False, "range": [-pad, end + pad]}
     spec["layout"]["yaxis"] = {"visible": False, "range": [-1, 1]}
     return spec
 

@@ -415,7 +415,7 @@ def _live() -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{L('chart.loss')}**")
-        widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, raw=True),
+        widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=350, raw=True),
                              key="lab_chart_loss")
     with right:
         st.markdown(f"**{L('chart.update')}**")
@@ -423,7 +423,7 @@ def _live() -> None:
         for i, (v, tag) in enumerate(zip(views, tags)):
             with cols[i]:
                 widgets.cached_chart(f"upd{i}", slow, lambda v=v, tag=tag: plots.update_ratio(
-                    v.metrics, labels=labels, title=tag if len(views) > 1 else None, raw=True),
+                    v.metrics, labels=labels, title=tag if len(views) > 1 else None, height=380, raw=True),
                     key=f"lab_chart_update{i}")
     st.markdown(f"**{L('chart.acts')}**")
     widgets.cached_chart("acts", slow, lambda: plots.activation_stats(runs, labels=labels, raw=True),

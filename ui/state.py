@@ -101,7 +101,7 @@ def manager() -> JobManager:
     """The process-wide job manager (thread-safe; the one cached object pages may mutate)."""
     m = JobManager(max_workers=int(os.environ.get("LAB_MAX_JOBS", "2")), sink_factory=_store_sink,
                    heartbeat_timeout=float(os.environ.get("LAB_JOB_TIMEOUT", "120")),
-                   owner_alive=_session_alive)
+                   owner_alive=_session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")))
     threading.Thread(target=_warm_up, name="lab-warmup", daemon=True).start()
     return m
 

@@ -1,0 +1,101 @@
+"""Real browser: streamlit run app.py + system Chromium. Train, watch the charts change, Stop.
+
+Skips with a visible reason when Chromium or Playwright is missing, unless LAB_REQUIRE_BROWSER=1.
+Screenshots land in artifacts/.
+"""
+import re
+from dataclasses import replace
+
+import pytest
+
+from labcore.codec import to_url
+from labcore.presets import load_preset
+from tests.browser import chromium, new_page, require_browser, screenshot, streamlit_server
+
+# The newest step drawn in the gradient-vs-depth chart (its bold trace is named "<run> · step N").
+DEPTH_STEP_JS = """() => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const tr = (el.data || []).filter(t => / · (step|pas) \\d+$/.test(t.name || ''));
+    if (tr.length) return +tr[tr.length - 1].name.match(/(\\d+)$/)[1];
+  }
+  return null;
+}"""
+
+
+def spec_code(steps: int, **train) -> str:
+    spec = load_preset("sigmoid-deep").spec
+    return to_url(replace(spec, train=replace(spec.train, steps=steps, device="cpu", **train)))
+
+
+@pytest.fixture(scope="module")
+def browser_and_url():
+    require_browser()
+    with streamlit_server() as url, chromium() as browser:
+        yield browser, url
+
+
+def test_train_watch_the_charts_change_then_stop(browser_and_url):
+    browser, url = browser_and_url
+    page = new_page(browser, f"{url}/?spec={spec_code(200_000, flush_every=10)}", height=2400)
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_function(f"() => ({DEPTH_STEP_JS})() !== null", timeout=60_000)
+    first = page.evaluate(DEPTH_STEP_JS)
+    page.wait_for_function(f"() => ({DEPTH_STEP_JS})() > {first}", timeout=60_000)  # the chart changes
+    assert page.locator("text=Layer × step").count() >= 1
+    heat = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                         ".some(el => (el.data || []).some(t => t.type === 'heatmap' && t.colorscale))")
+    assert heat
+    assert page.get_by_text(re.compile("Vanishing gradients")).count() >= 1
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_function("() => /· stopped ·/.test(document.body.innerText)", timeout=60_000)
+    path = screenshot(page, "lab_browser.png")
+    assert path.stat().st_size > 10_000
+    assert "Traceback" not in page.inner_text("body")
+    page.close()
+
+
+def test_french_twin_with_residual_side_by_side(browser_and_url):
+    browser, url = browser_and_url
+    page = new_page(browser, f"{url}/?lang=fr&twin=residual&spec={spec_code(150)}", height=2600)
+    assert page.get_by_role("heading", name="Labo du flux de gradient").count() >= 1
+    page.get_by_role("button", name="Entraîner").click()
+    page.wait_for_function("() => /B · .*· terminé ·/.test(document.body.innerText)", timeout=120_000)
+    body = page.inner_text("body")
+    assert "A: Gradients évanescents" in body.replace("\n", " ").replace("  ", " ") or "Gradients évanescents" in body
+    assert "B:" in body
+    screenshot(page, "lab_twin_fr.png")
+    assert "Traceback" not in body
+    page.close()
+
+
+def test_a_bad_link_shows_an_error_not_a_traceback(browser_and_url):
+    browser, url = browser_and_url
+    page = new_page(browser, f"{url}/?spec=g1.broken")
+    page.wait_for_selector("text=could not be read")
+    assert "Traceback" not in page.inner_text("body")
+    page.close()
+
+
+def test_closing_the_tab_stops_its_job():
+    """The session's job is stopped once its browser tab is gone (seen in the run store)."""
+    require_browser()
+    import tempfile
+    import time
+    from pathlib import Path
+
+    store_mod = pytest.importorskip("labcore.store", reason="the run store (issue 4) is not in this tree")
+    home = tempfile.mkdtemp(prefix="lab-home-close-")
+    with streamlit_server(lab_home=home, env={"LAB_JOB_GONE_GRACE": "1"}) as url, chromium() as browser:
+        page = new_page(browser, f"{url}/?spec={spec_code(1_000_000)}")
+        page.get_by_role("button", name="Train").click()
+        page.wait_for_function(f"() => ({DEPTH_STEP_JS})() !== null", timeout=60_000)
+        page.close()
+        store = store_mod.RunStore(Path(home) / store_mod.STORE_FILENAME)
+        deadline = time.monotonic() + 60
+        while True:
+            runs = store.list_runs()
+            if runs and runs[-1]["status"] == "stopped":
+                break
+            assert time.monotonic() < deadline, f"the job kept running after the tab closed: {runs}"
+            time.sleep(0.5)
+        assert runs[-1]["steps"] < 1_000_000
