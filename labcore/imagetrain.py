@@ -61,10 +61,14 @@ class ConvProbe(Probe):
       (the base probe counts each (channel, position) as a unit, right for Linear outputs only).
     """
 
-    def _activation_stats(self, row: int) -> None:
-        self._outs = [o.float() if o is not None and o.dtype != torch.float32 else o for o in self._outs]
-        super()._activation_stats(row)
-        dead_row = self.layer_buf[row, _DEAD]
+    def _activation_stats(self, where) -> None:
+        # ``where`` is the row's buffer (or its index, in older probes): accept both.
+        buf = self.layer_buf[where] if isinstance(where, int) else where  # (metrics, layers)
+        # float32 and standard layout: channels_last tensors would not ``view`` as (G, -1) once stacked.
+        self._outs = [None if o is None else o.float().contiguous() for o in self._outs]
+        self._grads = [None if g is None else g.float().contiguous() for g in self._grads]
+        super()._activation_stats(where)
+        dead_row = buf[_DEAD]
         for (shape, (family, _)), (idx, idx_t) in self._grouping().items():
             if family != "relu" or len(shape) < 3:
                 continue
@@ -106,6 +110,8 @@ class ImageTrainer:
         self.data = data or load_images(spec.dataset, self.device, upsample=spec.upsample,
                                         download_missing=download, n_train=spec.n_train)
         cuda = self.device.type == "cuda"
+        if cuda:
+            torch.backends.cudnn.benchmark = True  # static shapes: let cuDNN pick the fastest convs
         self.channels_last = cuda and spec.channels_last and self.data.x_train.dim() == 4
         model = build_model(spec.model, self.data.shape, self.data.n_classes, norm=spec.norm,
                             shortcut=spec.shortcut, init=spec.init, gain=spec.gain,
