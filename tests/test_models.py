@@ -316,4 +316,48 @@ def test_cli_model_errors_are_clean(capsys):
     assert "--download" in err and "Traceback" not in err
     assert main(["run", "--model", "resnet20", "--epochs", "0"]) == 2
     assert "epochs" in capsys.readouterr().err
-    assert math.isfinite(0.0)
+
+
+# ----------------------------------------------------------------------------- plots
+def test_degradation_figures_from_runs():
+    from labcore import model_plots as mp
+
+    runs, hist, rows = [], [], []
+    for name in ("plain20", "resnet20"):
+        tr = ImageTrainer(_tiny(model=name, record_every=1))
+        m = tr.run()
+        runs.append((name, m))
+        hist.append((name, tr.summary()["history"]))
+        rows.append({"label": name, "model": name, "dataset": "digits", "top1": tr.top1, "top5": tr.top5})
+    fig6 = mp.training_error(hist)
+    assert len(fig6.data) == 4  # train (dashed) + test per run
+    assert {tr.line.dash for tr in fig6.data} == {"dash", None}
+    assert list(fig6.data[0].x) == [2.0, 4.0]  # one point per epoch, at its last step
+    grads = mp.grad_profiles(runs)
+    assert grads.layout.yaxis.type == "log" and len(grads.data[0].y) == 19  # hidden layers; head apart
+    fig7 = mp.response_std(runs)
+    assert len(fig7.data) == 4 and len(fig7.data[0].y) == 19
+    assert list(fig7.data[1].y) == sorted(fig7.data[1].y, reverse=True)
+    df = mp.topk_frame(rows)
+    assert df.iloc[1]["paper's top-1 error (%)"] == 8.75 and np.isnan(df.iloc[0]["paper's top-1 error (%)"])
+    assert "CIFAR-10" in df.iloc[1]["paper's data set"]
+    assert "not ours" in mp.topk_table(rows).layout.annotations[0].text
+    assert mp.PAPER_REFERENCE["alexnet"]["top1_err"] == 37.5 and mp.PAPER_REFERENCE["alexnet"]["top5_err"] == 17.0
+
+
+def test_model_strings_complete_in_both_languages():
+    import ui.strings_models as sm
+    from ui.i18n import LANGUAGES
+
+    for key, texts in sm.STRINGS.items():
+        assert all(texts.get(lang) for lang in LANGUAGES), key
+    from labcore import model_plots as mp
+
+    assert {f"mplot.{k}" for k in mp.LABELS} <= set(sm.STRINGS)
+
+
+def test_mnist1d_end_to_end_with_one_d_convs():
+    tr = ImageTrainer(ModelRunSpec(model="resnet20", dataset="mnist1d", n_train=64, batch_size=32, epochs=1,
+                                   record_every=1, device="cpu", augment="crop"))
+    tr.run()
+    assert tr.status == "finished" and tr.data.shape == (1, 40) and math.isfinite(tr.top1)
