@@ -299,9 +299,12 @@ with side:
 
 # ----------------------------------------------------------------------------- spec + errors
 spec, errors = state.controls_to_spec(state.control_values())
+loose = []  # errors of controls that are not on this page (seed, device in the sidebar)
 for name, err in errors.items():
-    box = slots.get(name) or slots.get("depth")
-    widgets.show_error(box, err, name, lang)
+    if name in slots:
+        widgets.show_error(slots[name], err, name, lang)
+    else:
+        loose.append((name, err))
 ss["lab_spec"] = spec
 labels = widgets.plot_labels(lang)
 if spec is not None:
@@ -352,6 +355,8 @@ c[5].selectbox(L("ctl.twin"), list(VARIANTS), key="lab_twin", persist_state="ses
                help=L("help.twin"))
 if spec is None:
     st.error(L("err.fix_first"), icon="⚠️")
+    for name, err in loose:
+        widgets.show_error(st, err, name, lang)
 
 
 # ----------------------------------------------------------------------------- live view

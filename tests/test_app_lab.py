@@ -121,8 +121,19 @@ def test_the_size_guard_refuses_a_huge_stack():
     assert any("Too big for this machine" in e.value and "parameters" in e.value for e in at.error)
 
 
+def test_an_unavailable_device_is_refused_before_training():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: nothing to refuse")
+    at = app()
+    at.selectbox(key="app_device").select("cuda").run()
+    no_exceptions(at)
+    assert any("not available" in e.value for e in at.error)
+    assert at.button(key="lab_train").disabled
+
+
 def test_a_malformed_link_is_reported_and_the_default_loaded():
-    at = app(spec=None, spec_bad="x")
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["spec"] = "g1.not-a-real-code!!"
     at.run()
@@ -183,6 +194,9 @@ def test_step_pause_and_stop():
     assert at.button(key="lab_pause").label == "Resume"
     at.button(key="lab_pause").click().run()
     assert not job.paused
+    at.number_input(key="lab_depth").set_value(5).run()  # other widgets during training...
+    at.selectbox(key="lab_preset").select("relu-he").run()
+    assert not job.done and at.session_state["lab_jobs"] == [job.id]  # ...leave the run alone
     at.button(key="lab_stop").click().run()
     at = wait_jobs(at)
     assert job.status == "stopped"

@@ -247,6 +247,10 @@ def controls_to_spec(values: dict) -> tuple[RunSpec | None, dict[str, SpecError]
 
     if attempt(lambda: check_size(spec), "depth") is None:
         return None, errors
+    from labcore.device import resolve_device
+
+    if attempt(lambda: resolve_device(spec.train.device), "device") is None:  # e.g. cuda on a CPU box
+        return None, errors
     return spec, errors
 
 
