@@ -165,7 +165,7 @@ def response_std(runs: Sequence[tuple[str, MetricsChunk]], labels: dict | None =
     The classifier head and option-B projection shortcuts are left out, as in the paper (3x3
     layers only).
     """
-    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.14,
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.12,
                         subplot_titles=[_lab(labels, "original"), _lab(labels, "sorted")])
     for i, (label, m) in enumerate(runs):
         keep = [j for j, name in enumerate(m.layers[:-1]) if not name.endswith(".proj")]
@@ -180,8 +180,7 @@ def response_std(runs: Sequence[tuple[str, MetricsChunk]], labels: dict | None =
         fig.add_trace(go.Scatter(x=np.arange(1, len(srt) + 1), y=srt, mode="lines", name=label, showlegend=False,
                                  line={"color": color, "dash": "dash" if label.startswith("plain") else "solid"},
                                  legendgroup=label), row=2, col=1)
-    fig.update_xaxes(title_text=_lab(labels, "original"), row=1, col=1)
-    fig.update_xaxes(title_text=_lab(labels, "sorted"), row=2, col=1)
+    # The subplot titles name the x axes ("layer (original order)", "layer (sorted by std)").
     fig.update_yaxes(title_text=_lab(labels, "std"), row=1, col=1)
     fig.update_yaxes(title_text=_lab(labels, "std"), row=2, col=1)
     fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 40, "b": 40})

@@ -62,10 +62,11 @@ STRINGS = {
     "models.pick_runs": {"en": "Pick at least one depth and one kind of network.",
                          "fr": "Choisissez au moins une profondeur et un type de réseau."},
     "models.bad_input": {"en": "Cannot start: {error}", "fr": "Impossible de lancer : {error}"},
-    "models.empty": {"en": "Press the button to start. With the defaults (digits, 6 epochs) it takes about a "
-                           "minute on a laptop CPU.",
+    "models.empty": {"en": "Press the button to start. With the defaults (digits, 6 epochs) the four runs take "
+                           "one to three minutes on a laptop CPU, seconds on a GPU.",
                      "fr": "Appuyez sur le bouton pour lancer. Avec les réglages par défaut (chiffres, "
-                           "6 époques) il faut environ une minute sur le processeur d'un portable."},
+                           "6 époques) les quatre entraînements prennent une à trois minutes sur le processeur "
+                           "d'un portable, quelques secondes sur un GPU."},
     "models.status": {"en": "{name}: {status} — epoch {epoch}/{epochs}, step {steps}/{total}, {ips:.0f} images/s, "
                             "{device}",
                       "fr": "{name} : {status} — époque {epoch}/{epochs}, pas {steps}/{total}, {ips:.0f} images/s, "
