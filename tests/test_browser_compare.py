@@ -89,8 +89,14 @@ def test_kill_9_the_app_mid_run_then_compare_three_runs(tmp_path):
     assert [runs[i]["status"] for i in (1, 2, 3)] == ["finished"] * 3
     assert runs[4]["status"] == "interrupted" and runs[4]["steps"] >= 30
     with streamlit_server(lab_home=str(home)) as url, chromium() as browser:
-        page = new_page(browser, f"{url}/runs", height=1400)
+        # The app's first run registers its pages (st.navigation); a fresh server asked for
+        # /runs first would serve the bare page without the app's sidebar.
+        page = new_page(browser, url, height=1400)
+        page.goto(f"{url}/runs")
         page.wait_for_selector("text=4 of 4 runs")
+        page.wait_for_selector("[data-testid='stDataFrame']")
+        wait_idle(page, 90_000)
+        assert page.get_by_text("Language").count() >= 1  # the app's sidebar is there
         body = page.inner_text("body")
         assert "3 finished" in body and "1 interrupted" in body and "Traceback" not in body
         screenshot(page, "runs_after_kill.png")
@@ -109,7 +115,7 @@ def test_kill_9_the_app_mid_run_then_compare_three_runs(tmp_path):
         slider.press("Home")  # the first recorded step
         page.wait_for_function(f"() => ({PROFILE_NAMES_JS})().every(n => n.endsWith('step 1'))",
                                timeout=60_000)
-        wait_idle(page)
+        wait_idle(page, 90_000)
         shapes = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
                                ".flatMap(el => ((el.layout || {}).shapes || []).map(s => s.x0))")
         assert shapes and set(shapes) == {1}  # every chart marks the same step
