@@ -112,6 +112,9 @@ def _status_lines(views) -> None:
                            ips=s.get("images_per_second", 0.0) or 0.0, device=s.get("device") or "…"))
         if v.error:
             st.error(L("models.failed", name=v.name, error=v.error), icon="⚠️")
+    errors = {v.summary.get("sink_error") for v in views if v.summary.get("sink_error")}
+    for e in errors:  # the run trains on; the store could not record it
+        st.caption(L("models.store_note", error=e))
 
 
 def _topk_rows(views) -> list[dict]:
