@@ -386,10 +386,16 @@ class RunStore:
                  json.dumps(list(s.get("layers", []))), "running", int(s.get("steps", 0)),
                  json.dumps(sorted(set(tags))), _PID, _HOST, _START, time.time()))
             out["id"] = cur.lastrowid
+            with _ACTIVE_LOCK:  # before COMMIT: no reader can see the row without it being active
+                _ACTIVE.add((key, out["id"]))
 
-        self._write(ins)
-        with _ACTIVE_LOCK:
-            _ACTIVE.add((str(self.path.resolve()), out["id"]))
+        key = str(self.path.resolve())
+        try:
+            self._write(ins)
+        except BaseException:
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard((key, out.get("id")))
+            raise
         return out["id"]
 
     def append(self, run_id: int, chunk: MetricsChunk, summary: dict, wall_seconds: float | None = None) -> None:

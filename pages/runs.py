@@ -197,12 +197,12 @@ else:
         lab_link(spec, L("runs.open_lab"))
         st.markdown(f"**{L('runs.export')}**")
         base = f"run-{rid}-{slug(info['name'])}"
-        e1, e2, e3, e4 = st.columns(4)
+        e1, e2 = st.columns(2)
         for col, fmt, mime in ((e1, "csv", "text/csv"), (e2, "parquet", "application/vnd.apache.parquet"),
-                               (e3, "json", "application/json"), (e4, "toml", "application/toml")):
+                               (e1, "json", "application/json"), (e2, "toml", "application/toml")):
             col.download_button(L(f"runs.dl_{fmt}"), data=lambda fmt=fmt: export_bytes(state.run_store(), rid, fmt),
                                 file_name=f"{base}{'-metrics' if fmt in ('csv', 'parquet') else ''}.{fmt}",
-                                mime=mime, key=f"runs_dl_{fmt}_{rid}", on_click="ignore")
+                                mime=mime, key=f"runs_dl_{fmt}_{rid}", on_click="ignore", width="stretch")
         running = info["status"] == "running"
         if running:
             st.caption(L("runs.running_note"))

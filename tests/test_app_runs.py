@@ -157,7 +157,7 @@ def test_open_in_lab_link_and_exports(three):
         spec = s.spec(2)
         assert from_url(code) == spec
         labels = [b.label for b in at.download_button]
-        assert labels == ["Metrics (CSV)", "Metrics (Parquet)", "Configuration (JSON)", "Configuration (TOML)"]
+        assert sorted(labels) == ["Configuration (JSON)", "Configuration (TOML)", "Metrics (CSV)", "Metrics (Parquet)"]
         csv = pd.read_csv(__import__("io").BytesIO(export_bytes(s, 2, "csv")))
         pq = pd.read_parquet(__import__("io").BytesIO(export_bytes(s, 2, "parquet")))
         assert len(csv) == len(pq) == len(s.metrics(2).steps) * 7  # 6 hidden + head
