@@ -89,7 +89,7 @@ UPGRADES = {1: _v1_to_v2}
 
 
 class StoreError(RuntimeError):
-    """The store file cannot be used. ``kind``: corrupt | foreign | newer | locked | missing."""
+    """The store file cannot be used. ``kind``: corrupt | foreign | newer | locked | io."""
 
     def __init__(self, kind: str, path: Path, message: str):
         super().__init__(message)
@@ -175,9 +175,12 @@ def _last_finite(a: np.ndarray) -> float | None:
 class RunStore:
     """One SQLite run store. Thread-safe: each thread gets its own connection."""
 
-    def __init__(self, path=None, *, timeout: float = 30.0, synchronous: str = "NORMAL"):
+    def __init__(self, path=None, *, timeout: float = 30.0, synchronous: str = "FULL"):
+        # FULL: each commit reaches the disk (WAL fsync), so even a power loss costs at most the
+        # chunk being written. It is affordable because runs are written by a background thread.
         self.path = Path(path) if path is not None else default_path()
         self.timeout, self.synchronous = timeout, synchronous
+        self._writer = None
         self._local = threading.local()
         self._cons: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
@@ -208,10 +211,15 @@ class RunStore:
             raise self._error(e) from None
         return con
 
-    def _error(self, e: Exception) -> StoreError:
+    def _error(self, e: Exception) -> Exception:
+        """A clear StoreError for what SQLite said (constraint errors stay as they are: bugs)."""
+        if isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            return e
         msg = str(e).lower()
         if "locked" in msg or "busy" in msg:
             return StoreError("locked", self.path, f"{self.path} is busy ({e}); try again.")
+        if "full" in msg or "i/o" in msg or "readonly" in msg or "read-only" in msg:
+            return StoreError("io", self.path, f"cannot write {self.path} ({e}).")
         return StoreError("corrupt", self.path,
                           f"{self.path} is damaged or not a run store ({e}). It was left untouched; "
                           "move it aside to start a new store.")
@@ -235,7 +243,12 @@ class RunStore:
                     pass
         return con
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish queued writes (up to ``timeout`` s), then close every connection."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop(timeout)
         with self._lock:
             cons, self._cons = self._cons, []
         for _, c in cons:
@@ -443,9 +456,22 @@ class RunStore:
         with _ACTIVE_LOCK:
             _ACTIVE.discard((str(self.path.resolve()), run_id))
 
-    def sink(self, name: str = "", tags=()) -> "StoreSink":
-        """A :class:`~labcore.sinks.RunSink` that records one run into this store."""
-        return StoreSink(self, name=name, tags=tags)
+    def sink(self, name: str = "", tags=(), background: bool = True) -> "StoreSink":
+        """A :class:`~labcore.sinks.RunSink` that records one run into this store.
+
+        With ``background`` (the default) the training thread only queues each chunk; this
+        store's writer thread compresses and commits it (see :mod:`labcore.store_sink`).
+        """
+        return StoreSink(self, name=name, tags=tags, background=background)
+
+    def writer(self):
+        """This store's background writer thread (started on first use)."""
+        from .store_sink import Writer
+
+        with self._lock:
+            if self._writer is None or not self._writer.alive:
+                self._writer = Writer(self)
+            return self._writer
 
     def rename(self, run_id: int, name: str) -> None:
         self._get_row(run_id)
@@ -577,39 +603,4 @@ def _live_status(status) -> str:
     return status if status in ("finished", "diverged", "stopped", "failed") else "running"
 
 
-class StoreSink:
-    """Records one run into a :class:`RunStore` as it trains (a :class:`~labcore.sinks.RunSink`).
-
-    Store errors never stop training: the first one is kept in :attr:`error` and later calls
-    are skipped, so a full disk costs the history, not the run.
-    """
-
-    def __init__(self, store: RunStore, name: str = "", tags=()):
-        self.store, self.name, self.tags = store, name, tuple(tags)
-        self.run_id: int | None = None
-        self.error: Exception | None = None
-        self._t0 = 0.0
-
-    def start(self, spec, *, name="", summary=None):
-        self._t0 = time.perf_counter()
-        try:
-            self.run_id = self.store.create_run(spec, name=self.name or name, summary=summary or {},
-                                                tags=self.tags)
-        except (StoreError, sqlite3.Error) as e:
-            self.error = e
-
-    def append(self, chunk, summary):
-        if self.run_id is None or self.error is not None:
-            return
-        try:
-            self.store.append(self.run_id, chunk, summary, time.perf_counter() - self._t0)
-        except (StoreError, sqlite3.Error) as e:
-            self.error = e
-
-    def finish(self, summary, error=None):
-        if self.run_id is None:
-            return
-        try:
-            self.store.finish(self.run_id, summary, error, time.perf_counter() - self._t0)
-        except (StoreError, sqlite3.Error) as e:
-            self.error = self.error or e
+from .store_sink import StoreSink  # noqa: E402  (re-exported; it needs RunStore defined first)

@@ -104,6 +104,7 @@ def test_training_run_is_recorded_as_it_trains(store):
     sink = store.sink(name="live")
     sink.start(spec, name="ignored", summary=tr.summary())
     sink.append(tr.steps(50), tr.summary())
+    assert sink.flush(30)  # the writer thread has committed it
     mid = store.get(sink.run_id)
     assert mid["status"] == "running" and mid["steps"] == 50 and mid["name"] == "live"
     assert len(store.metrics(sink.run_id).all_steps) == 50  # readable before the run ends
@@ -152,6 +153,33 @@ def test_failed_and_stopped_statuses(store):
     sink2.start(spec, name="p", summary={"layers": []})
     sink2.finish({"status": "ready", "steps": 10})  # job cancelled while paused
     assert store.get(sink2.run_id)["status"] == "stopped"
+
+
+def test_store_errors_never_stop_training(store):
+    spec = tiny(steps=100)
+    tr, sink = Trainer(spec), store.sink(name="doomed")
+    sink.start(spec, name="doomed", summary=tr.summary())
+    store.delete(sink.run_id)  # the row vanishes under the sink: its chunk inserts now fail
+    while not tr.done:
+        sink.append(tr.steps(50), tr.summary())
+    sink.finish(tr.summary())
+    assert tr.status == "finished" and tr.step == 100
+    assert isinstance(sink.error, sqlite3.IntegrityError)
+    assert store.list_runs() == [] and store.integrity() == "ok"
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_foreground_and_background_sinks_store_the_same(store, background):
+    spec = tiny(steps=60)
+    tr, sink = Trainer(spec), store.sink(name="x", background=background)
+    sink.start(spec, name="x", summary=tr.summary())
+    chunks = []
+    while not tr.done:
+        chunks.append(tr.steps(20))
+        sink.append(chunks[-1], tr.summary())
+    sink.finish(tr.summary())
+    assert sink.error is None and store.get(sink.run_id)["status"] == "finished"
+    np.testing.assert_array_equal(store.metrics(sink.run_id).layer, MetricsChunk.concat(chunks).layer)
 
 
 def test_rename_tag_trash_restore_delete(store):
