@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-import time
 
 import numpy as np
 import torch
@@ -29,6 +27,7 @@ from torch import nn
 
 from .data import BatchStream
 from .device import cpu_threads_for, device_label, resolve_device
+from .loop import TrainLoop
 from .images import IMAGE_DATASETS, Augment, ImageData, input_shape, load_images
 from .metrics import LAYER_METRICS, MetricsChunk
 from .model_spec import ModelRunSpec
@@ -99,7 +98,7 @@ def check_model_size(spec: ModelRunSpec, budget: SizeBudget | None = None):
     return size
 
 
-class ImageTrainer:
+class ImageTrainer(TrainLoop):
     """One run of a ModelRunSpec. Not thread-safe except for :meth:`stop`."""
 
     def __init__(self, spec: ModelRunSpec, *, data: ImageData | None = None, budget: SizeBudget | None = None,
@@ -139,34 +138,14 @@ class ImageTrainer:
         self.total_steps = spec.total_steps
         self.steps_per_epoch = spec.steps_per_epoch
         self.probe = ConvProbe(self.model.probe_points, -(-spec.flush_every // spec.record_every) + 1, self.device)
-        self._step_losses: list[torch.Tensor] = []
-        self._first_step_in_flush = 1
         # Running sums of the current epoch, and one row per finished epoch (EPOCH_COLUMNS).
         self._ep_sum = torch.zeros(2, device=self.device)  # (loss sum over batches, correct count)
         self._ep_buf = torch.full((spec.epochs + 1, len(EPOCH_COLUMNS)), math.nan, device=self.device)
         self._ep_pending: list[int] = []  # epochs written to the buffer since the last flush
         self.epochs_log: list[dict] = []
         self.top1 = self.top5 = math.nan
-        self.step = 0
-        self.status = "ready"
-        self.first_bad_step: int | None = None
-        self._executed = 0
-        self.train_seconds = 0.0
-        self._stop = threading.Event()
-
-    # ------------------------------------------------------------------ control
-    def stop(self) -> None:
-        """Ask the loop to stop after the current step (safe from any thread)."""
-        self._stop.set()
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("finished", "diverged", "stopped", "failed")
-
-    @property
-    def steps_per_second(self) -> float:
-        done = self._executed if self.status == "diverged" else self.step
-        return done / self.train_seconds if self.train_seconds > 0 else 0.0
+        self.flush_every = spec.flush_every
+        self._init_loop()
 
     @property
     def epoch(self) -> float:
@@ -244,79 +223,19 @@ class ImageTrainer:
         self.model.train()
         self._ep_pending.append(e)
 
-    def _flush(self) -> MetricsChunk:
-        chunk = self.probe.flush()  # the one host copy of the probe's buffers
-        n = len(self._step_losses)
-        step_loss = torch.stack(self._step_losses).cpu().numpy() if n else np.zeros(0, np.float32)
-        all_steps = np.arange(self._first_step_in_flush, self._first_step_in_flush + n, dtype=np.int64)
-        chunk.all_steps, chunk.step_loss = all_steps, step_loss
-        if self._ep_pending:
-            rows = self._ep_buf[self._ep_pending].cpu().numpy()  # (E, 5)
-            for e, r in zip(self._ep_pending, rows):
-                vals = [float(v) if np.isfinite(v) else math.nan for v in r]
-                self.epochs_log.append({"epoch": e, "step": e * self.steps_per_epoch, "lr": self.spec.lr_at(
-                    e * self.steps_per_epoch), **dict(zip(EPOCH_COLUMNS, vals))})
-            chunk.eval_steps = np.asarray([e * self.steps_per_epoch for e in self._ep_pending], np.int64)
-            chunk.test_loss = rows[:, 2].astype(np.float64)
-            chunk.test_acc = rows[:, 3].astype(np.float64)
-            self.top1, self.top5 = self.epochs_log[-1]["top1"], self.epochs_log[-1]["top5"]
-            self._ep_pending = []
-        bad = [int(s) for s in all_steps[~np.isfinite(step_loss)]]
-        grad = chunk.metric("grad_norm")
-        bad += [int(s) for s, row in zip(chunk.steps, grad) if np.isnan(row).any()]
-        self._step_losses = []
-        self._first_step_in_flush = self.step + 1
-        if bad:
-            self.first_bad_step = min(bad)
-            self.status = "diverged"
-            self._executed = self.step
-            self.step = self.first_bad_step
-            chunk = chunk.truncate(self.first_bad_step)
-        return chunk
-
-    def steps(self, n: int | None = None) -> MetricsChunk:
-        """Train up to ``n`` more steps (default: to the end) and return their metrics."""
-        if self.done:
-            return MetricsChunk.empty(self.layers)
-        target = min(self.total_steps, self.step + (self.total_steps if n is None else max(0, n)))
-        chunks = []
-        self.status = "running"
-        start = time.perf_counter()
-        try:
-            while self.step < target and not self._stop.is_set():
-                self._train_step()
-                if len(self._step_losses) >= self.spec.flush_every or self.probe.full:
-                    chunks.append(self._flush())
-                    if self.status == "diverged":
-                        break
-            if self.status != "diverged":
-                chunks.append(self._flush())
-        except Exception:
-            self.status = "failed"
-            raise
-        finally:
-            self.train_seconds += time.perf_counter() - start
-        if self.status == "running":
-            if self._stop.is_set():
-                self.status = "stopped"
-            elif self.step >= self.total_steps:
-                self.status = "finished"
-            else:
-                self.status = "ready"
-        return MetricsChunk.concat(chunks, self.layers)
-
-    def run(self, on_chunk=None, chunk_steps: int | None = None) -> MetricsChunk:
-        """Train to the end (or stop/divergence), calling ``on_chunk(chunk)`` after each chunk."""
-        chunk_steps = chunk_steps or self.spec.flush_every
-        chunks = []
-        while not self.done:
-            c = self.steps(chunk_steps)
-            chunks.append(c)
-            if on_chunk is not None:
-                on_chunk(c)
-            if self.status == "ready" and self._stop.is_set():
-                self.status = "stopped"
-        return MetricsChunk.concat(chunks, self.layers)
+    def _flush_extras(self, chunk: MetricsChunk) -> None:
+        if not self._ep_pending:
+            return
+        rows = self._ep_buf[self._ep_pending].cpu().numpy()  # (E, 5)
+        for e, r in zip(self._ep_pending, rows):
+            vals = [float(v) if np.isfinite(v) else math.nan for v in r]
+            self.epochs_log.append({"epoch": e, "step": e * self.steps_per_epoch, "lr": self.spec.lr_at(
+                e * self.steps_per_epoch), **dict(zip(EPOCH_COLUMNS, vals))})
+        chunk.eval_steps = np.asarray([e * self.steps_per_epoch for e in self._ep_pending], np.int64)
+        chunk.test_loss = rows[:, 2].astype(np.float64)
+        chunk.test_acc = rows[:, 3].astype(np.float64)
+        self.top1, self.top5 = self.epochs_log[-1]["top1"], self.epochs_log[-1]["top5"]
+        self._ep_pending = []
 
     def summary(self) -> dict:
         last = self.epochs_log[-1] if self.epochs_log else {}

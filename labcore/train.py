@@ -9,8 +9,6 @@ what was recorded after it is dropped.
 from __future__ import annotations
 
 import math
-import threading
-import time
 
 import numpy as np
 import torch
@@ -18,6 +16,7 @@ from torch import nn
 
 from .data import BatchStream, DeviceData, load_data
 from .device import cpu_threads_for, device_label, resolve_device
+from .loop import STATUSES, TrainLoop
 from .metrics import LAYER_METRICS, MetricsChunk
 from .models import build_mlp
 from .probe import Probe
@@ -25,10 +24,7 @@ from .registry import OPTIMIZERS
 from .size import SizeBudget, check_size
 from .spec import RunSpec
 
-STATUSES = ("ready", "running", "finished", "diverged", "stopped", "failed")
-
-
-class Trainer:
+class Trainer(TrainLoop):
     """One run of a RunSpec. Not thread-safe except for :meth:`stop`."""
 
     def __init__(self, spec: RunSpec, *, budget: SizeBudget | None = None, data: DeviceData | None = None):
@@ -50,34 +46,11 @@ class Trainer:
         cap = -(-t.flush_every // t.record_every) + 1
         self.probe = Probe(self.model.probe_points, cap, self.device)
         self._l1_weights = [p.weight for p in self.model.probe_points] if t.l1 > 0 else []
-        # Every step's loss (and, with clipping, global gradient norm) stays on the device
-        # until the flush, which stacks them once and checks them for NaN/Inf.
-        self._step_losses: list[torch.Tensor] = []
-        self._step_norms: list[torch.Tensor] = []
-        self._first_step_in_flush = 1
         n_eval = -(-t.flush_every // t.eval_every) + 2
         self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
         self._eval_steps: list[int] = []
-        self.step = 0
-        self.status = "ready"
-        self.first_bad_step: int | None = None
-        self._executed = 0  # steps actually run (differs from .step only after divergence)
-        self.train_seconds = 0.0
-        self._stop = threading.Event()
-
-    # ------------------------------------------------------------------ control
-    def stop(self) -> None:
-        """Ask the loop to stop after the current step (safe from any thread)."""
-        self._stop.set()
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("finished", "diverged", "stopped", "failed")
-
-    @property
-    def steps_per_second(self) -> float:
-        done = self._executed if self.status == "diverged" else self.step
-        return done / self.train_seconds if self.train_seconds > 0 else 0.0
+        self.total_steps, self.flush_every = t.steps, t.flush_every
+        self._init_loop()
 
     # ------------------------------------------------------------------ loop
     def _train_step(self) -> None:
@@ -116,77 +89,12 @@ class Trainer:
         self._eval_steps.append(self.step)
         self.model.train()
 
-    def _flush(self) -> MetricsChunk:
-        chunk = self.probe.flush()  # the one host copy of the probe's buffers
-        n = len(self._step_losses)
-        step_loss = torch.stack(self._step_losses).cpu().numpy() if n else np.zeros(0, np.float32)
-        finite = np.isfinite(step_loss)
-        if self._step_norms:
-            finite &= np.isfinite(torch.stack(self._step_norms).cpu().numpy())
-        all_steps = np.arange(self._first_step_in_flush, self._first_step_in_flush + n, dtype=np.int64)
-        chunk.all_steps, chunk.step_loss = all_steps, step_loss
-        ev = self._eval_buf[:len(self._eval_steps)].cpu().numpy()
+    def _flush_extras(self, chunk: MetricsChunk) -> None:
+        ev = self._eval_buf[:len(self._eval_steps)].cpu().numpy()  # (E, 2): test loss, accuracy
         chunk.eval_steps = np.asarray(self._eval_steps, dtype=np.int64)
         chunk.test_loss = np.where(np.isfinite(ev[:, 0]), ev[:, 0], np.nan)
         chunk.test_acc = np.where(np.isfinite(ev[:, 1]), ev[:, 1], np.nan)
-        bad = [int(s) for s in all_steps[~finite]]
-        # A recorded step whose weight gradients are not finite is bad too.
-        grad = chunk.metric("grad_norm")
-        bad += [int(s) for s, row in zip(chunk.steps, grad) if np.isnan(row).any()]
-        self._step_losses, self._step_norms, self._eval_steps = [], [], []
-        self._first_step_in_flush = self.step + 1
-        if bad:
-            self.first_bad_step = min(bad)
-            self.status = "diverged"
-            self._executed = self.step
-            self.step = self.first_bad_step  # steps after the first bad one do not count
-            chunk = chunk.truncate(self.first_bad_step)
-        return chunk
-
-    def steps(self, n: int | None = None) -> MetricsChunk:
-        """Train up to ``n`` more steps (default: to the end) and return their metrics."""
-        if self.done:
-            return MetricsChunk.empty(self.layers)
-        t = self.spec.train
-        target = min(t.steps, self.step + (t.steps if n is None else max(0, n)))
-        chunks = []
-        self.status = "running"
-        start = time.perf_counter()
-        try:
-            while self.step < target and not self._stop.is_set():
-                self._train_step()
-                if len(self._step_losses) >= t.flush_every or self.probe.full:
-                    chunks.append(self._flush())
-                    if self.status == "diverged":
-                        break
-            if self.status != "diverged":
-                chunks.append(self._flush())
-        except Exception:
-            self.status = "failed"
-            raise
-        finally:
-            self.train_seconds += time.perf_counter() - start
-        if self.status == "running":
-            if self._stop.is_set():
-                self.status = "stopped"
-            elif self.step >= t.steps:
-                self.status = "finished"
-            else:
-                self.status = "ready"  # paused between chunks
-        return MetricsChunk.concat(chunks, self.layers)
-
-    def run(self, on_chunk=None, chunk_steps: int | None = None) -> MetricsChunk:
-        """Train to the end (or stop/divergence), calling ``on_chunk(chunk)`` after each chunk."""
-        chunk_steps = chunk_steps or self.spec.train.flush_every
-        chunks = []
-        while not self.done:
-            c = self.steps(chunk_steps)
-            chunks.append(c)
-            if on_chunk is not None:
-                on_chunk(c)
-            if self.status == "ready" and self._stop.is_set():
-                self.status = "stopped"
-        return MetricsChunk.concat(chunks, self.layers)
+        self._eval_steps = []
 
     def summary(self) -> dict:
         return {"status": self.status, "steps": self.step, "first_bad_step": self.first_bad_step,
