@@ -65,11 +65,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", choices=list(ACTIVATIONS))
     g.add_argument("--init", choices=list(INITS))
     g.add_argument("--gain", type=float)
-    g.add_argument("--norm", choices=list(NORMS))
+    g.add_argument("--norm", choices=_choices("norm", NORMS))
     g.add_argument("--skip", choices=list(SKIPS))
     g.add_argument("--dropout", type=float)
     g = p.add_argument_group("training")
-    g.add_argument("--dataset", choices=list(DATASETS))
+    g.add_argument("--dataset", choices=_choices("dataset", DATASETS))
     g.add_argument("--steps", type=int)
     g.add_argument("--batch-size", type=int, dest="batch_size")
     g.add_argument("--lr", type=float)
@@ -104,6 +104,8 @@ def run_result(spec: RunSpec, summary: dict, metrics, name: str = "") -> dict:
     """The ``--json`` document: the keys the issue fixes, plus per-layer extras."""
     from .codec import to_dict
 
+    spec_dict = spec.to_dict() if hasattr(spec, "to_dict") else to_dict(spec)  # full-model specs own theirs
+
     def grid(a):
         return [[_num(v) for v in row] for row in a.tolist()]
 
@@ -117,6 +119,7 @@ def run_result(spec: RunSpec, summary: dict, metrics, name: str = "") -> dict:
         "recorded_steps": metrics.steps.tolist(),
         "grad_norm": grid(metrics.metric("grad_norm")),
         "out_grad_norm": grid(metrics.metric("out_grad_norm")),
+        "act_std": grid(metrics.metric("act_std")),
         "loss": [_num(v) for v in metrics.loss.tolist()],
         "acc": [_num(v) for v in metrics.acc.tolist()],
         "eval_steps": metrics.eval_steps.tolist(),
@@ -129,7 +132,7 @@ def run_result(spec: RunSpec, summary: dict, metrics, name: str = "") -> dict:
         "steps_per_second": _num(summary["steps_per_second"]),
         "device": summary["device"],
         "params": summary["params"],
-        "spec": to_dict(spec),
+        "spec": spec_dict,
     }
 
 
@@ -162,6 +165,59 @@ def make_sinks(args, spec) -> list:
     return [s for s in sinks if s is not None]
 
 
+def safe_call(sinks: list, method: str, *a, **kw) -> list:
+    """Call ``method`` on every sink; one that fails is dropped with a warning, the run goes on."""
+    kept = []
+    for s in sinks:
+        try:
+            getattr(s, method)(*a, **kw)
+            kept.append(s)
+        except Exception as e:  # noqa: BLE001 - a recording problem must not kill the training
+            print(f"warning: {type(s).__name__} stopped recording this run ({type(e).__name__}: {e})",
+                  file=sys.stderr)
+    return kept
+
+
+def drive(trainer, spec, args, *, name: str, status_text=None):
+    """Train to the end with a progress bar, feeding every sink; returns the in-memory metrics.
+
+    Ctrl-C stops the run (status ``stopped``) and keeps what was trained.
+    """
+    memory, *others = make_sinks(args, spec)
+    memory.start(spec, name=name, summary=trainer.summary())
+    others = safe_call(others, "start", spec, name=name, summary=trainer.summary())
+    bar = None if args.quiet else Progress(trainer.total_steps)
+    status_text = status_text or (lambda chunk: f"loss {_fmt(chunk.step_loss[-1]) if len(chunk.step_loss) else '—'}"
+                                                f"  {trainer.steps_per_second:.0f} steps/s")
+    error = None
+    try:
+        while not trainer.done:
+            chunk = trainer.steps(trainer.flush_every)
+            memory.append(chunk, trainer.summary())
+            others = safe_call(others, "append", chunk, trainer.summary())
+            if bar:
+                bar.update(trainer.step, status_text(chunk))
+    except KeyboardInterrupt:
+        trainer.stop()
+        trainer.status = "stopped"
+    except Exception as e:  # noqa: BLE001 - recorded, then re-raised as a clean CLI error
+        error = f"{type(e).__name__}: {e}"
+        trainer.status = "failed"
+        raise
+    finally:
+        if bar:
+            bar.close()
+        memory.finish(trainer.summary(), error)
+        safe_call(others, "finish", trainer.summary(), error)
+    return memory.metrics()
+
+
+def write_json(path: str | None, result: dict) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(result, f, allow_nan=False)
+
+
 def cmd_run(args) -> int:
     from .train import Trainer
 
@@ -171,40 +227,11 @@ def cmd_run(args) -> int:
             return code
     spec = spec_from_args(args)
     trainer = Trainer(spec)
-    sinks = make_sinks(args, spec)
     name = args.name or (args.preset or "run")
-    for s in sinks:
-        s.start(spec, name=name, summary=trainer.summary())
-    bar = None if args.quiet else Progress(spec.train.steps)
-    error = None
-    try:
-        while not trainer.done:
-            chunk = trainer.steps(spec.train.flush_every)
-            for s in sinks:
-                s.append(chunk, trainer.summary())
-            if bar:
-                bar.update(trainer.step, f"loss {_fmt(chunk.step_loss[-1]) if len(chunk.step_loss) else '—'}"
-                                         f"  {trainer.steps_per_second:.0f} steps/s")
-    except KeyboardInterrupt:
-        trainer.stop()
-        trainer.status = "stopped"
-    except Exception as e:  # noqa: BLE001 - recorded, then re-raised as a clean CLI error
-        error = f"{type(e).__name__}: {e}"
-        trainer.status = "failed"
-        for s in sinks:
-            s.finish(trainer.summary(), error)
-        raise
-    finally:
-        if bar:
-            bar.close()
-    for s in sinks:
-        s.finish(trainer.summary(), error)
-    metrics = sinks[0].metrics()
+    metrics = drive(trainer, spec, args, name=name)
     result = run_result(spec, trainer.summary(), metrics, name)
     print_summary(result, metrics)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, allow_nan=False)
+    write_json(args.json, result)
     return 0
 
 
@@ -221,7 +248,14 @@ def cmd_presets(args) -> int:
 # Other modules plug in here (kept import-light): "subcommands": f(subparsers);
 # "run_arguments": f(run_parser); "run_sinks": f(args, spec) -> RunSink | None;
 # "run_handlers": f(args) -> exit code, or None to let the MLP run go ahead.
-EXTENSIONS: dict[str, list] = {"subcommands": [], "run_arguments": [], "run_sinks": [], "run_handlers": []}
+# "run_choices": (dest, extra values) pairs that widen a run option's choices (e.g. image data sets).
+EXTENSIONS: dict[str, list] = {"subcommands": [], "run_arguments": [], "run_sinks": [], "run_handlers": [],
+                               "run_choices": []}
+
+
+def _choices(dest: str, base) -> list[str]:
+    extra = [v for d, values in EXTENSIONS["run_choices"] if d == dest for v in values]
+    return list(dict.fromkeys(list(base) + extra))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,22 +11,13 @@ step) plus ``top1``, ``top5`` (test accuracy at the last epoch) and ``epochs`` (
 """
 from __future__ import annotations
 
-import json
 import math
-import sys
 
 from . import cli
 from .images import IMAGE_DATASETS
 from .model_spec import AUGMENTS, NORM_CHOICES, ModelRunSpec
 from .models.zoo import MODELS
 from .spec import SpecError
-
-
-def _widen_choices(parser, dest: str, extra) -> None:
-    """Let an existing option accept more values (its first validation is the spec's)."""
-    for action in parser._actions:  # argparse has no public API for this
-        if action.dest == dest and action.choices is not None:
-            action.choices = list(dict.fromkeys(list(action.choices) + list(extra)))
 
 
 def add_arguments(p) -> None:
@@ -43,8 +34,6 @@ def add_arguments(p) -> None:
     g.add_argument("--n-train", type=int, dest="n_train", help="use only the first N training examples")
     g.add_argument("--compile", action="store_true", help="torch.compile the model")
     g.add_argument("--no-autocast", action="store_true", dest="no_autocast", help="GPU: stay in float32")
-    _widen_choices(p, "dataset", IMAGE_DATASETS)
-    _widen_choices(p, "norm", NORM_CHOICES)
 
 
 def spec_from_args(args) -> ModelRunSpec:
@@ -70,44 +59,13 @@ def spec_from_args(args) -> ModelRunSpec:
 def model_result(spec: ModelRunSpec, summary: dict, metrics, epochs_log: list[dict], name: str = "") -> dict:
     """The ``--json`` document: cli.run_result's keys, plus top1/top5/epochs."""
     num = cli._num
-
-    def grid(a):
-        return [[num(v) for v in row] for row in a.tolist()]
-
-    last_loss = metrics.step_loss[-1] if len(metrics.step_loss) else math.nan
     return {
-        "name": name, "status": summary["status"], "steps": summary["steps"],
-        "first_bad_step": summary.get("first_bad_step"), "layers": list(metrics.layers),
-        "recorded_steps": metrics.steps.tolist(),
-        "grad_norm": grid(metrics.metric("grad_norm")), "out_grad_norm": grid(metrics.metric("out_grad_norm")),
-        "act_std": grid(metrics.metric("act_std")),
-        "loss": [num(v) for v in metrics.loss.tolist()], "acc": [num(v) for v in metrics.acc.tolist()],
-        "eval_steps": metrics.eval_steps.tolist(), "test_loss": [num(v) for v in metrics.test_loss.tolist()],
-        "test_acc": [num(v) for v in metrics.test_acc.tolist()],
-        "first_last_ratio": num(metrics.first_last_ratio("grad_norm")),
-        "first_last_signal_ratio": num(metrics.first_last_ratio("out_grad_norm")),
-        "final_loss": num(last_loss),
-        "final_test_acc": num(metrics.test_acc[-1]) if len(metrics.test_acc) else None,
+        **cli.run_result(spec, summary, metrics, name),
         "top1": num(summary.get("top1", math.nan)), "top5": num(summary.get("top5", math.nan)),
         "epochs": [{k: (num(v) if isinstance(v, float) else v) for k, v in e.items()} for e in epochs_log],
-        "steps_per_second": num(summary["steps_per_second"]),
         "images_per_second": num(summary.get("images_per_second", math.nan)),
-        "device": summary["device"], "params": summary["params"], "model": spec.model,
-        "spec": spec.to_dict(),
+        "model": spec.model,
     }
-
-
-def _safe(sinks, method: str, *a, **kw) -> list:
-    """Call a sink method; a sink that cannot take model runs is dropped with a warning."""
-    kept = []
-    for s in sinks:
-        try:
-            getattr(s, method)(*a, **kw)
-            kept.append(s)
-        except Exception as e:  # noqa: BLE001 - the run goes on; the user is told
-            print(f"warning: {type(s).__name__} cannot record this model run ({type(e).__name__}: {e})",
-                  file=sys.stderr)
-    return kept
 
 
 def run_model(args) -> int | None:
@@ -118,48 +76,25 @@ def run_model(args) -> int | None:
 
     spec = spec_from_args(args)
     trainer = ImageTrainer(spec, download=args.download)
-    sinks = cli.make_sinks(args, spec)
-    memory = sinks[0]
     name = args.name or spec.model
-    sinks = [memory] + _safe(sinks[1:], "start", spec, name=name, summary=trainer.summary())
-    memory.start(spec, name=name, summary=trainer.summary())
-    bar = None if args.quiet else cli.Progress(trainer.total_steps)
-    error = None
-    try:
-        while not trainer.done:
-            chunk = trainer.steps(spec.flush_every)
-            sinks = [memory] + _safe(sinks[1:], "append", chunk, trainer.summary())
-            memory.append(chunk, trainer.summary())
-            if bar:
-                ep = trainer.epochs_log[-1] if trainer.epochs_log else {}
-                bar.update(trainer.step, f"epoch {len(trainer.epochs_log)}/{spec.epochs}  loss "
-                                         f"{cli._fmt(chunk.step_loss[-1]) if len(chunk.step_loss) else '—'}"
-                                         f"  top-1 {cli._fmt(ep.get('top1', math.nan))}"
-                                         f"  {trainer.summary()['images_per_second']:.0f} img/s")
-    except KeyboardInterrupt:
-        trainer.stop()
-        trainer.status = "stopped"
-    except Exception as e:  # noqa: BLE001 - recorded, then re-raised as a clean CLI error
-        error = f"{type(e).__name__}: {e}"
-        trainer.status = "failed"
-        _safe(sinks, "finish", trainer.summary(), error)
-        raise
-    finally:
-        if bar:
-            bar.close()
-    _safe(sinks, "finish", trainer.summary(), error)
-    metrics = memory.metrics()
+
+    def status_text(chunk) -> str:
+        ep = trainer.epochs_log[-1] if trainer.epochs_log else {}
+        return (f"epoch {len(trainer.epochs_log)}/{spec.epochs}  loss "
+                f"{cli._fmt(chunk.step_loss[-1]) if len(chunk.step_loss) else '—'}"
+                f"  top-1 {cli._fmt(ep.get('top1', math.nan))}  {trainer.summary()['images_per_second']:.0f} img/s")
+
+    metrics = cli.drive(trainer, spec, args, name=name, status_text=status_text)
     result = model_result(spec, trainer.summary(), metrics, trainer.epochs_log, name)
     cli.print_summary(result, metrics)
     t1, t5 = result["top1"], result["top5"]
     print(f"model: {spec.model} on {spec.dataset}   epochs: {len(trainer.epochs_log)}/{spec.epochs}   "
           f"test top-1: {'—' if t1 is None else f'{t1:.1%}'}   top-5: {'—' if t5 is None else f'{t5:.1%}'}   "
           f"{result['images_per_second'] or 0:.0f} images/s")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, allow_nan=False)
+    cli.write_json(args.json, result)
     return 0
 
 
+cli.EXTENSIONS["run_choices"] += [("dataset", IMAGE_DATASETS), ("norm", NORM_CHOICES)]
 cli.EXTENSIONS["run_arguments"].append(add_arguments)
 cli.EXTENSIONS["run_handlers"].append(run_model)
