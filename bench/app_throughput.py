@@ -52,7 +52,7 @@ WATCH_JS = """() => {
     }
   }, 20);
 }"""
-POLL = 0.4  # the Lab page's POLL_SECONDS
+POLL = 0.3  # the Lab page's POLL_SECONDS
 HAS_CHART_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
   el => (el.data || []).some(t => / · (step|pas) \\d+$/.test(t.name || '')))"""
 

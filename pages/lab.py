@@ -23,8 +23,8 @@ from labcore.twins import VARIANTS, twin
 from ui import state, widgets
 from ui.i18n import t
 
-POLL_SECONDS = 0.4  # chart refresh while a run is active (>= 2 per second)
-SLOW_SECONDS = 1.5  # refresh period of the secondary charts while training
+POLL_SECONDS = 0.3  # refresh of the gradient charts while a run is active (target >= 2 per second)
+SLOW_SECONDS = 2.5  # refresh period of the secondary charts while training (a second fragment)
 lang = state.lang()
 ss = st.session_state
 
@@ -360,9 +360,22 @@ if spec is None:
 
 
 # ----------------------------------------------------------------------------- live view
+def _views():
+    """(jobs, their views, tags "A"/"B", chart run list, cache key) of this session's runs."""
+    jobs = _jobs()
+    views = [j.view() for j in jobs]
+    tags = ["A", "B"][:len(views)]
+    if len(views) == 1:
+        runs = [(views[0].name, views[0].metrics)]
+    else:
+        runs = [(tag, v.metrics) for tag, v in zip(tags, views)]
+    ver = tuple((v.id, v.version) for v in views) + (lang,)
+    return jobs, views, tags, runs, ver
+
+
 def _live() -> None:
-    m = state.manager()
-    m.heartbeat(state.owner_id())
+    """Fast part (every POLL_SECONDS): status, diagnosis, gradient charts, loss."""
+    state.manager().heartbeat(state.owner_id())
     jobs = _jobs()
     if not jobs:
         st.info(L("live.empty"))
@@ -370,11 +383,10 @@ def _live() -> None:
     if ss.pop("lab_just_started", False):
         for j in jobs:  # right after Train: show the first chunk now rather than one poll later
             j.wait_for_data(1.0)
-    views = [j.view() for j in jobs]
-    tags = ["A", "B"][:len(views)]
-    names = [f"{tag} · {v.name}" if len(views) > 1 else v.name for tag, v in zip(tags, views)]
-    for v, name in zip(views, names):
-        s = v.summary
+    jobs, views, tags, runs, ver = _views()
+    two = len(views) > 1
+    for v, tag in zip(views, tags):
+        name, s = (f"{tag} · {v.name}" if two else v.name), v.summary
         if v.status == "queued":
             st.info(L("live.queued", name=name, position=v.position or 1), icon=":material/hourglass_top:")
             continue
@@ -390,49 +402,59 @@ def _live() -> None:
         ss["lab_device_label"] = views[0].summary["device"]
     for v, tag in zip(views, tags):
         d = diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error)
-        widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if len(views) > 1 else "")
-    runs = [(tag if len(views) > 1 else "", v.metrics) for tag, v in zip(tags, views)]
-    runs = [(n or views[0].name, m_) for n, m_ in runs] if len(views) == 1 else runs
-    ver = tuple((v.id, v.version) for v in views) + (lang,)
-    # Secondary charts follow at most every SLOW_SECONDS while training: fewer redraws in the
-    # browser leave more CPU to the training thread on a small machine.
-    slow = ss.get("lab_slow_ver")
-    if slow is None or not any(v.active for v in views) or time.monotonic() - ss.get("lab_slow_t", 0) >= SLOW_SECONDS:
-        slow = ver
-        ss["lab_slow_ver"], ss["lab_slow_t"] = ver, time.monotonic()
+        widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if two else "")
     metric = ss.get("lab_depth_metric", "grad_norm")
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{L('chart.depth')}**")
         widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
-            runs, metric=metric, labels=labels, raw=True), key="lab_chart_depth")
-        st.radio(L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric", persist_state="session",
-                 format_func=lambda k: labels[k], horizontal=True, label_visibility="collapsed")
+            runs, metric=metric, labels=labels, raw=True), key="lab_chart_depth", live=True)
+        st.radio(L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric",
+                 persist_state="session", format_func=lambda k: labels[k], horizontal=True,
+                 label_visibility="collapsed")
     with right:
         st.markdown(f"**{L('chart.heatmap')}**")
-        zr = plots.heat_range([v.metrics for v in views]) if len(views) > 1 else None
+        zr = plots.heat_range([v.metrics for v in views]) if two else None
         cols = st.columns(len(views))
         for i, (v, tag) in enumerate(zip(views, tags)):
             with cols[i]:
                 widgets.cached_chart(f"heat{i}", ver, lambda v=v, tag=tag: plots.grad_heatmap(
-                    v.metrics, labels=labels, zrange=zr, title=tag if len(views) > 1 else None, raw=True),
-                    key=f"lab_chart_heat{i}")
+                    v.metrics, labels=labels, zrange=zr, title=tag if two else None, raw=True),
+                    key=f"lab_chart_heat{i}", live=True)
+    st.markdown(f"**{L('chart.loss')}**")
+    widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=330, raw=True),
+                         key="lab_chart_loss", live=True)
+    # Refresh counter (cheap): lets the benchmark and a curious user see the page is live.
+    ss["lab_refreshes"] = ss.get("lab_refreshes", 0) + 1
+    st.caption(L("live.refresh", n=ss["lab_refreshes"], version=sum(v.version for v in views)))
+    if ss.get("lab_polling") and not any(v.active for v in views):
+        ss["lab_polling"] = False
+        st.rerun()  # a full rerun: buttons update and polling stops
+
+
+def _live_more() -> None:
+    """Slow part (every SLOW_SECONDS): update ratios, activations, boundary, histograms.
+
+    A separate fragment so the browser redraws these less often: on a small machine the
+    browser's drawing competes with the training thread for the CPU.
+    """
+    jobs, views, tags, runs, ver = _views()
+    if not views:
+        return
+    two = len(views) > 1
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**{L('chart.loss')}**")
-        widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=350, raw=True),
-                             key="lab_chart_loss")
-    with right:
         st.markdown(f"**{L('chart.update')}**")
         cols = st.columns(len(views))
         for i, (v, tag) in enumerate(zip(views, tags)):
             with cols[i]:
-                widgets.cached_chart(f"upd{i}", slow, lambda v=v, tag=tag: plots.update_ratio(
-                    v.metrics, labels=labels, title=tag if len(views) > 1 else None, height=380, raw=True),
-                    key=f"lab_chart_update{i}")
-    st.markdown(f"**{L('chart.acts')}**")
-    widgets.cached_chart("acts", slow, lambda: plots.activation_stats(runs, labels=labels, raw=True),
-                         key="lab_chart_acts")
+                widgets.cached_chart(f"upd{i}", ver, lambda v=v, tag=tag: plots.update_ratio(
+                    v.metrics, labels=labels, title=tag if two else None, height=380, raw=True),
+                    key=f"lab_chart_update{i}", live=True)
+    with right:
+        st.markdown(f"**{L('chart.acts')}**")
+        widgets.cached_chart("acts", ver, lambda: plots.activation_stats(runs, labels=labels, height=380, raw=True),
+                             key="lab_chart_acts", live=True)
     left, right = st.columns(2)
     if any(v.extras.get("boundary") for v in views):
         with left:
@@ -440,38 +462,33 @@ def _live() -> None:
             cols = st.columns(len(views))
             for i, (v, tag) in enumerate(zip(views, tags)):
                 with cols[i]:
-                    widgets.cached_chart(f"bnd{i}", slow, lambda v=v, tag=tag: plots.decision_boundary(
-                        v.extras.get("boundary"), labels=labels, title=tag if len(views) > 1 else None,
-                        height=320, raw=True), key=f"lab_chart_boundary{i}")
+                    widgets.cached_chart(f"bnd{i}", ver, lambda v=v, tag=tag: plots.decision_boundary(
+                        v.extras.get("boundary"), labels=labels, title=tag if two else None,
+                        height=320, raw=True), key=f"lab_chart_boundary{i}", live=True)
     with right:
         st.markdown(f"**{L('chart.hist')}**")
         layers = list(views[0].metrics.layers)
-        if layers:
-            if ss.get("lab_hist_layer") not in layers:
-                ss["lab_hist_layer"] = layers[0]
-            st.selectbox(L("ctl.hist_layer"), layers, key="lab_hist_layer", persist_state="session")
-            focus = ss["lab_hist_layer"]
-            for j in jobs:
-                if j.focus != focus:
-                    j.set_focus(focus)
-                    if j.done or j.paused:
-                        j.refresh_snapshot()
-            views = [j.view() for j in jobs]
-            for i, (v, tag) in enumerate(zip(views, tags)):
-                h = v.extras.get("hist")
-                widgets.cached_chart(f"hist{i}", (v.id, v.version, lang, focus), lambda h=h, tag=tag, i=i: plots.histograms(
-                    h, labels=labels, color=plots.RUN_COLORS[i], height=260,
-                    title=(f"{tag} · " if len(views) > 1 else "") + (h or {}).get("layer", ""), raw=True),
-                    key=f"lab_chart_hist{i}")
-    # Refresh counter for the benchmark and the browser test (cheap, invisible in practice).
-    ss["lab_refreshes"] = ss.get("lab_refreshes", 0) + 1
-    st.caption(L("live.refresh", n=ss["lab_refreshes"], version=sum(v.version for v in views)))
-    still = any(v.active for v in views)
-    if ss.get("lab_polling") and not still:
-        ss["lab_polling"] = False
-        st.rerun()  # a full rerun: buttons update and polling stops
+        if not layers:
+            return
+        if ss.get("lab_hist_layer") not in layers:
+            ss["lab_hist_layer"] = layers[0]
+        st.selectbox(L("ctl.hist_layer"), layers, key="lab_hist_layer", persist_state="session")
+        focus = ss["lab_hist_layer"]
+        for j in jobs:
+            if j.focus != focus:
+                j.set_focus(focus)
+                if j.done or j.paused:
+                    j.refresh_snapshot()
+        for i, (j, tag) in enumerate(zip(jobs, tags)):
+            v = j.view()
+            h = v.extras.get("hist")
+            widgets.cached_chart(f"hist{i}", (v.id, v.version, lang, focus), lambda h=h, tag=tag, i=i: plots.histograms(
+                h, labels=labels, color=plots.RUN_COLORS[i], height=260,
+                title=(f"{tag} · " if two else "") + (h or {}).get("layer", ""), raw=True),
+                key=f"lab_chart_hist{i}", live=True)
 
 
 running = any(j.status in ("queued", "starting", "running") for j in jobs)
 ss["lab_polling"] = running
 st.fragment(_live, run_every=POLL_SECONDS if running else None)()
+st.fragment(_live_more, run_every=SLOW_SECONDS if running else None)()

@@ -223,3 +223,20 @@ def test_translation_table_is_complete():
     from ui.i18n import missing
 
     assert missing() == []
+
+
+def test_per_layer_overrides_reach_the_spec_and_the_link():
+    at = app(tiny(depth=4))
+    at.session_state["lab_overrides"] = {1: {"activation": "relu", "width": 32}, 3: {"skip": "residual"}}
+    at.run()
+    no_exceptions(at)
+    spec = from_url(at.query_params["spec"])
+    assert [l.activation for l in spec.net.layers] == ["sigmoid", "relu", "sigmoid", "sigmoid"]
+    assert [l.width for l in spec.net.layers] == [16, 32, 16, 16]
+    assert spec.net.layers[3].skip == "residual"
+    assert "1" in at.expander[0].label or "2" in at.expander[0].label  # "(2 overridden)"
+    at.selectbox(key="lab_activation").select("tanh").run()  # the quick control resets that column
+    spec = from_url(at.query_params["spec"])
+    assert {l.activation for l in spec.net.layers} == {"tanh"} and spec.net.layers[1].width == 32
+    at.number_input(key="lab_depth").set_value(2).run()  # rows beyond the depth are dropped
+    assert at.session_state["lab_overrides"] == {1: {"width": 32}}

@@ -28,10 +28,18 @@ class _Prebuilt(go.Figure):
         return self._spec
 
 
-def chart(spec: dict | go.Figure, key: str) -> None:
-    """Draw a chart from a plots function's ``raw=True`` dict (or a Figure)."""
+def chart(spec: dict | go.Figure, key: str, live: bool = False) -> None:
+    """Draw a chart from a plots function's ``raw=True`` dict (or a Figure).
+
+    ``live`` charts are redrawn several times a second: Streamlit remounts a chart whose data
+    changed, so they skip the mode bar (zoom by dragging, double-click to reset) to keep each
+    redraw cheap for the browser.
+    """
     fig = spec if isinstance(spec, go.Figure) else _Prebuilt(spec)
-    st.plotly_chart(fig, key=key, config={"displaylogo": False, "responsive": True})
+    config = {"displaylogo": False}
+    if live:
+        config["displayModeBar"] = False
+    st.plotly_chart(fig, key=key, config=config, theme=None)
 
 
 def plot_labels(lang: str) -> dict:
@@ -39,14 +47,14 @@ def plot_labels(lang: str) -> dict:
     return {k: t(f"plot.{k}", lang) for k in plots.LABELS}
 
 
-def cached_chart(name: str, cache_key, build, key: str) -> None:
+def cached_chart(name: str, cache_key, build, key: str, live: bool = False) -> None:
     """Rebuild a chart only when ``cache_key`` changed since this session last drew it."""
     cache = st.session_state.setdefault("ui_chart_cache", {})
     hit = cache.get(name)
     if hit is None or hit[0] != cache_key:
         hit = (cache_key, build())
         cache[name] = hit
-    chart(hit[1], key)
+    chart(hit[1], key, live)
 
 
 def error_text(e: SpecError, slot: str, lang: str) -> str:
