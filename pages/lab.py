@@ -126,6 +126,7 @@ def _submit(spec, paused: bool = False) -> None:
     jobs = m.submit_group(specs, owner=state.owner_id(), names=names, paused=paused)
     ss["lab_jobs"] = [j.id for j in jobs]
     ss["lab_just_started"] = True
+    ss["lab_defer_more"] = True  # the first redraw after Train carries the gradient charts only
     if paused:
         for j in jobs:
             j.step()
@@ -440,6 +441,9 @@ def _live_more() -> None:
     """
     jobs, views, tags, runs, ver = _views()
     if not views:
+        return
+    if ss.pop("lab_defer_more", False) and any(v.active for v in views):
+        st.caption(L("live.more_soon"))  # drawn by this fragment's next run, SLOW_SECONDS later
         return
     two = len(views) > 1
     left, right = st.columns(2)
