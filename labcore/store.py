@@ -9,7 +9,9 @@ Layout (schema version :data:`SCHEMA_VERSION`):
   is one query plus a few ``np.concatenate``, never one row per value.
 
 The file is opened in WAL mode with one connection per thread, so the app, its training
-threads and a CLI run in another process can write at once. A run whose owning process died
+threads and a CLI run in another process can write at once. Runs are recorded through
+:class:`~labcore.store_sink.StoreSink`, whose writes happen on the store's writer thread;
+schema versions, upgrades and process identity live in :mod:`labcore.store_schema`. A run whose owning process died
 (``kill -9``, power loss) is marked ``interrupted`` the next time the store is opened; what was
 flushed before stays. A file that is not ours (corrupt, foreign, or from a newer version of the
 lab) raises :class:`StoreError` and is never modified; :func:`move_aside` renames it on request.
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 import sqlite3
 import threading
 import time
@@ -33,6 +33,8 @@ from .codec import from_dict, to_dict
 from .datasets import lab_home
 from .metrics import LAYER_METRICS, MetricsChunk
 from .spec import RunSpec
+from .store_schema import (ACTIVE, ACTIVE_LOCK, HOST, PID, SCHEMA_V1, START, UPGRADES,  # noqa: F401
+                           alive)
 
 APPLICATION_ID = 0x47464C42  # "GFLB": marks a file as a Gradient Flow Lab store
 SCHEMA_VERSION = 2
@@ -41,51 +43,6 @@ STATUSES = ("running", "finished", "diverged", "stopped", "interrupted", "failed
 SQLITE_MAGIC = b"SQLite format 3\x00"
 REMOTE_STALE_SECONDS = 900.0  # runs owned by another host: presumed dead after this silence
 
-# Version 1 (kept so the upgrade to 2 can be tested): no tags, no trash, no test metrics.
-_SCHEMA_V1 = """
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    spec TEXT NOT NULL,
-    device TEXT NOT NULL DEFAULT '',
-    params INTEGER NOT NULL DEFAULT 0,
-    layers TEXT NOT NULL DEFAULT '[]',
-    status TEXT NOT NULL,
-    steps INTEGER NOT NULL DEFAULT 0,
-    first_bad_step INTEGER,
-    wall_seconds REAL NOT NULL DEFAULT 0,
-    error TEXT,
-    owner_pid INTEGER,
-    owner_host TEXT,
-    owner_start TEXT,
-    heartbeat REAL,
-    final_loss REAL,
-    final_acc REAL
-);
-CREATE TABLE chunks (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    first_step INTEGER NOT NULL,
-    last_step INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-"""
-
-
-def _v1_to_v2(con: sqlite3.Connection) -> None:
-    con.execute("ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
-    con.execute("ALTER TABLE runs ADD COLUMN trashed REAL")
-    con.execute("ALTER TABLE runs ADD COLUMN steps_per_second REAL")
-    con.execute("ALTER TABLE runs ADD COLUMN final_test_loss REAL")
-    con.execute("ALTER TABLE runs ADD COLUMN final_test_acc REAL")
-    con.execute("ALTER TABLE runs ADD COLUMN grad_ratio REAL")
-    con.execute("CREATE INDEX IF NOT EXISTS runs_status ON runs(status)")
-
-
-# version -> function upgrading a file of that version by one step (inside one transaction)
-UPGRADES = {1: _v1_to_v2}
 
 
 class StoreError(RuntimeError):
@@ -118,43 +75,6 @@ def move_aside(path) -> Path:
     return target
 
 
-# ----------------------------------------------------------------------------- process identity
-def _proc_start(pid: int) -> str:
-    """Start time of ``pid`` (clock ticks since boot, Linux) so a reused pid is not mistaken
-    for the run's owner; '' where /proc is not available."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return ""
-    fields = stat[stat.rfind(")") + 2:].split()  # the command name may hold spaces
-    if fields and fields[0] in ("Z", "X"):  # zombie / dead: exited, not yet reaped
-        return "dead"
-    return fields[19] if len(fields) > 19 else ""
-
-
-def _alive(pid: int, start: str) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    except OSError:
-        return False
-    now = _proc_start(pid)
-    if now == "dead":
-        return False
-    return not (start and now and now != start)
-
-
-_PID = os.getpid()
-_HOST = socket.gethostname()
-_START = _proc_start(_PID)
-# (resolved db path, run id) of runs this process is writing right now: a run owned by this
-# very process but not in here was abandoned (its sink never finished) and is interrupted.
-_ACTIVE: set[tuple[str, int]] = set()
-_ACTIVE_LOCK = threading.Lock()
 
 
 def _finite_or_none(x) -> float | None:
@@ -322,7 +242,7 @@ class RunStore:
 
     def _create(self) -> None:
         def create(c):
-            for stmt in _SCHEMA_V1.split(";"):
+            for stmt in SCHEMA_V1.split(";"):
                 if stmt.strip():
                     c.execute(stmt)
             for v in range(1, SCHEMA_VERSION):
@@ -366,12 +286,12 @@ class RunStore:
         now = time.time()
         dead = []
         for rid, pid, host, start, beat in rows:
-            if host == _HOST:
-                if pid == _PID and (start or "") == _START:
-                    with _ACTIVE_LOCK:
-                        gone = (key, rid) not in _ACTIVE
+            if host == HOST:
+                if pid == PID and (start or "") == START:
+                    with ACTIVE_LOCK:
+                        gone = (key, rid) not in ACTIVE
                 else:
-                    gone = pid is None or not _alive(pid, start or "")
+                    gone = pid is None or not alive(pid, start or "")
             else:  # another machine sharing the file: only its silence can tell
                 gone = beat is None or now - beat > REMOTE_STALE_SECONDS
             if gone:
@@ -397,17 +317,17 @@ class RunStore:
                 "owner_pid, owner_host, owner_start, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (name, time.time(), json.dumps(to_dict(spec)), s.get("device", ""), int(s.get("params", 0)),
                  json.dumps(list(s.get("layers", []))), "running", int(s.get("steps", 0)),
-                 json.dumps(sorted(set(tags))), _PID, _HOST, _START, time.time()))
+                 json.dumps(sorted(set(tags))), PID, HOST, START, time.time()))
             out["id"] = cur.lastrowid
-            with _ACTIVE_LOCK:  # before COMMIT: no reader can see the row without it being active
-                _ACTIVE.add((key, out["id"]))
+            with ACTIVE_LOCK:  # before COMMIT: no reader can see the row without it being active
+                ACTIVE.add((key, out["id"]))
 
         key = str(self.path.resolve())
         try:
             self._write(ins)
         except BaseException:
-            with _ACTIVE_LOCK:
-                _ACTIVE.discard((key, out.get("id")))
+            with ACTIVE_LOCK:
+                ACTIVE.discard((key, out.get("id")))
             raise
         return out["id"]
 
@@ -453,8 +373,8 @@ class RunStore:
             "WHERE id=?",
             (status, int(summary.get("steps", 0)), summary.get("first_bad_step"), error, time.time(),
              _finite_or_none(summary.get("steps_per_second")), wall_seconds, run_id)))
-        with _ACTIVE_LOCK:
-            _ACTIVE.discard((str(self.path.resolve()), run_id))
+        with ACTIVE_LOCK:
+            ACTIVE.discard((str(self.path.resolve()), run_id))
 
     def sink(self, name: str = "", tags=(), background: bool = True) -> "StoreSink":
         """A :class:`~labcore.sinks.RunSink` that records one run into this store.

@@ -12,7 +12,7 @@ from labcore.edit import override
 from labcore.metrics import LAYER_METRICS, MetricsChunk
 from labcore.presets import load_preset
 from labcore.spec import RunSpec
-from labcore.store import (_SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION, RunStore, StoreError,
+from labcore.store import (SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION, RunStore, StoreError,
                            default_path, layer_frame, move_aside)
 from labcore.train import Trainer
 
@@ -212,7 +212,7 @@ def test_abandoned_run_in_this_process_reads_interrupted(tmp_path):
         rid = sink.run_id
         assert s.recover() == []  # its sink is still active in this process
         from labcore import store as store_mod
-        store_mod._ACTIVE.discard((str(path.resolve()), rid))  # the job died without finish()
+        store_mod.ACTIVE.discard((str(path.resolve()), rid))  # the job died without finish()
     with RunStore(path) as s:
         info = s.get(rid)
         assert info["status"] == "interrupted" and info["steps"] == 60
@@ -315,7 +315,7 @@ def test_newer_schema_is_refused(tmp_path):
 def test_upgrade_from_version_1_keeps_runs(tmp_path):
     path = tmp_path / "runs.sqlite"
     con = sqlite3.connect(path)
-    con.executescript(_SCHEMA_V1)
+    con.executescript(SCHEMA_V1)
     con.execute(f"PRAGMA application_id={APPLICATION_ID}")
     con.execute("PRAGMA user_version=1")
     from labcore.codec import to_dict
