@@ -240,3 +240,14 @@ def test_per_layer_overrides_reach_the_spec_and_the_link():
     assert {l.activation for l in spec.net.layers} == {"tanh"} and spec.net.layers[1].width == 32
     at.number_input(key="lab_depth").set_value(2).run()  # rows beyond the depth are dropped
     assert at.session_state["lab_overrides"] == {1: {"width": 32}}
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist1d"])
+def test_other_data_sets_preview_and_hide_2d_controls(name):
+    at = app(tiny(depth=3))
+    at.selectbox(key="lab_dataset").select(name).run()
+    no_exceptions(at)
+    assert not at.error
+    assert not [w for w in at.number_input if w.key == "lab_noise"]  # 2-D only
+    assert from_url(at.query_params["spec"]).train.data.name == name
+    assert len(at.get("plotly_chart")) >= 2  # the preview and the stack diagram
