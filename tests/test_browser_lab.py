@@ -76,16 +76,16 @@ def test_a_bad_link_shows_an_error_not_a_traceback(browser_and_url):
     page.close()
 
 
-def test_closing_the_tab_stops_its_job():
+def test_closing_the_tab_stops_its_job(browser_and_url):
     """The session's job is stopped once its browser tab is gone (seen in the run store)."""
-    require_browser()
+    browser = browser_and_url[0]  # one Playwright instance per process: reuse its browser
     import tempfile
     import time
     from pathlib import Path
 
     store_mod = pytest.importorskip("labcore.store", reason="the run store (issue 4) is not in this tree")
     home = tempfile.mkdtemp(prefix="lab-home-close-")
-    with streamlit_server(lab_home=home, env={"LAB_JOB_GONE_GRACE": "1"}) as url, chromium() as browser:
+    with streamlit_server(lab_home=home, env={"LAB_JOB_GONE_GRACE": "1"}) as url:
         page = new_page(browser, f"{url}/?spec={spec_code(1_000_000)}")
         page.get_by_role("button", name="Train").click()
         page.wait_for_function(f"() => ({DEPTH_STEP_JS})() !== null", timeout=60_000)
