@@ -2,6 +2,7 @@
 import json
 import sqlite3
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -343,3 +344,22 @@ def test_empty_chunks_and_empty_runs(store):
     m = store.metrics(rid)
     assert len(m) == 0 and m.layers == ["h1", "out"]
     assert layer_frame(m).empty
+
+
+def test_tail_metrics_reads_only_the_last_chunks(store):
+    rid = store.create_run(tiny(), name="t", summary={"layers": [f"h{i}" for i in range(4)]})
+    for k in range(5):
+        store.append(rid, fake_chunk([10 * k + 1, 10 * k + 5], seed=k), {"status": "ready", "steps": 10 * k + 5})
+    tail = store.tail_metrics(rid, chunks=2)
+    assert list(tail.steps) == [31, 35, 41, 45]
+    np.testing.assert_array_equal(tail.layer, store.metrics(rid).layer[-4:])
+
+
+def test_move_aside_takes_the_wal_files_along(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    for suffix, data in (("", b"junk"), ("-wal", b"wal"), ("-shm", b"shm")):
+        (tmp_path / f"runs.sqlite{suffix}").write_bytes(data)
+    moved = move_aside(path)
+    assert moved.read_bytes() == b"junk"
+    assert Path(str(moved) + "-wal").read_bytes() == b"wal" and Path(str(moved) + "-shm").read_bytes() == b"shm"
+    assert not any(tmp_path.glob("runs.sqlite-*"))
