@@ -40,45 +40,60 @@ class TimedSink:
     """Wraps a sink and adds up the seconds spent inside its calls."""
 
     def __init__(self, inner):
-        self.inner, self.seconds = inner, 0.0
+        self.inner, self.seconds, self.append_seconds = inner, 0.0, 0.0
 
     def _timed(self, f, *a, **kw):
         t = time.perf_counter()
         f(*a, **kw)
-        self.seconds += time.perf_counter() - t
+        dt = time.perf_counter() - t
+        self.seconds += dt
+        return dt
 
     def start(self, spec, *, name, summary):
         self._timed(self.inner.start, spec, name=name, summary=summary)
 
     def append(self, chunk, summary):
-        self._timed(self.inner.append, chunk, summary)
+        self.append_seconds += self._timed(self.inner.append, chunk, summary)
 
     def finish(self, summary, error=None):
         self._timed(self.inner.finish, summary, error)
 
 
-def train(spec, sink) -> tuple[float, float]:
-    """Train ``spec`` to the end feeding ``sink`` like the CLI does; (total s, training s)."""
+def train(spec, sink) -> tuple[float, float, float, float]:
+    """Train ``spec`` to the end feeding ``sink`` like the CLI does.
+
+    Returns (loop seconds, training seconds, seconds inside the sink, of which in appends).
+    """
     tr = Trainer(spec)  # building the model and data is the same either way: not timed
     t0 = time.perf_counter()
     timed = TimedSink(sink)
     timed.start(spec, name="bench", summary=tr.summary())
     while not tr.done:
         timed.append(tr.steps(spec.train.flush_every), tr.summary())
-    timed.finish(tr.summary())
-    return time.perf_counter() - t0, tr.train_seconds, timed.seconds
+    timed.finish(tr.summary())  # waits until the writer thread has committed everything
+    return time.perf_counter() - t0, tr.train_seconds, timed.seconds, timed.append_seconds
 
 
-def write_overhead(spec, rounds: int, folder: Path, synchronous: str = "NORMAL") -> dict:
+def write_overhead(spec, rounds: int, folder: Path, synchronous: str = "FULL", with_control: bool = False) -> dict:
     store = RunStore(folder / f"overhead-{synchronous}.sqlite", synchronous=synchronous)
     train(spec, NullSink())  # warm-up: imports, data, allocator
-    bare, stored, in_sink, trained = [], [], [], []
-    for _ in range(rounds):
-        bare.append(train(spec, NullSink())[0])
-        total, tsec, ssec = train(spec, store.sink())
-        stored.append(total)
-        in_sink.append(ssec)
-        trained.append(tsec)
+    bare, stored, in_sink, in_append, trained, control = [], [], [], [], [], []
+    for r in range(rounds):
+        def with_store():
+            total, tsec, ssec, asec = train(spec, store.sink())
+            stored.append(total)
+            in_sink.append(ssec)
+            in_append.append(asec)
+            trained.append(tsec)
+
+        if r % 2:  # alternate which goes first, so a drift in machine load favours neither
+            with_store()
+            bare.append(train(spec, NullSink())[0])
+        else:
+            bare.append(train(spec, NullSink())[0])
+            with_store()
+        if with_control:  # A/A: the same bare run again, i.e. the noise floor of the wall ratio
+            control.append(train(spec, NullSink())[0])
     writer_seconds = store.writer().busy_seconds
     store.close()
     return {
@@ -90,9 +105,12 @@ def write_overhead(spec, rounds: int, folder: Path, synchronous: str = "NORMAL")
         # paired rounds (with / without, back to back): noisy on a shared machine
         "wall_ratio_minus_1_median_of_pairs": statistics.median(w / b for w, b in zip(stored, bare)) - 1,
         "wall_ratio_minus_1_best_vs_best": min(stored) / min(bare) - 1,
+        **({"noise_floor_bare_vs_bare_median_of_pairs": statistics.median(c / b for c, b in zip(control, bare)) - 1}
+           if control else {}),
         # the store writes on the training thread: its whole cost is the time inside the sink
 
-        "sink_seconds_over_train_seconds": sum(in_sink) / sum(trained),
+        "sink_seconds_over_train_seconds": sum(in_sink) / sum(trained),  # start + appends + finish
+        "append_seconds_over_train_seconds": sum(in_append) / sum(trained),
         "writer_thread_seconds_over_train_seconds": writer_seconds / sum(trained),
         "writer_ms_per_flush": 1000 * writer_seconds / (rounds * (spec.train.steps // spec.train.flush_every + 2)),
     }
@@ -145,8 +163,9 @@ def main() -> None:
         folder = Path(d)
         out = {
             "python": platform.python_version(), "machine": platform.machine(),
-            "write_overhead": [write_overhead(s, rounds, folder) for s in specs]
-            + [write_overhead(specs[1], rounds, folder, synchronous="FULL")],
+            "write_overhead": [write_overhead(specs[0], rounds, folder, with_control=True),
+                               write_overhead(specs[1], rounds, folder),
+                               write_overhead(specs[1], rounds, folder, synchronous="NORMAL")],
             "load": load_time(folder, 100, 1000 if args.quick else 5000, 50, 3 if args.quick else 5),
         }
     print(json.dumps(out, indent=2))
