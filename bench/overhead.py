@@ -1,7 +1,7 @@
 """What does watching the gradients cost? Probed training vs a bare loop, side by side.
 
-For each model the same network (same init) is trained on the same batch stream three ways,
-in interleaved rounds so that machine noise hits all three alike:
+For each model one network is trained on one batch stream three ways, taking turns on the same
+model, optimizer and data tensors, in interleaved rounds so that machine noise hits all alike:
 
 - ``bare``: a hand-written PyTorch loop (gather batch, forward, loss, backward, optimizer step);
 - ``lab``: the lab's Trainer with every probe on (weight/gradient/update norms, backprop signal,
@@ -42,13 +42,21 @@ def _sync(device):
 
 
 class BareLoop:
-    """The hand-written loop the lab is measured against (optionally with a per-step .item() logger)."""
+    """The hand-written loop the lab is measured against (optionally with a per-step .item() logger).
 
-    def __init__(self, spec, data, device, log_items: bool = False):
+    Given a trainer, it drives that trainer's own model, optimizer and batch stream: all loops
+    then train the very same tensors, so no loop wins by a luckier memory layout (separate model
+    instances differ by up to ~5% here on their own).
+    """
+
+    def __init__(self, spec, data, device, log_items: bool = False, share=None):
         t = spec.train
-        self.model = build_mlp(spec.net, data.in_dim, data.n_classes, seed=t.seed).to(device)
-        self.opt = OPTIMIZERS[t.optimizer](self.model.parameters(), t.lr, t.momentum, t.weight_decay, device)
-        self.batches = BatchStream(len(data.y_train), t.batch_size, t.seed, device)
+        if share is not None:
+            self.model, self.opt, self.batches = share.model, share.opt, share.batches
+        else:
+            self.model = build_mlp(spec.net, data.in_dim, data.n_classes, seed=t.seed).to(device)
+            self.opt = OPTIMIZERS[t.optimizer](self.model.parameters(), t.lr, t.momentum, t.weight_decay, device)
+            self.batches = BatchStream(len(data.y_train), t.batch_size, t.seed, device)
         self.data, self.log_items = data, log_items
         self.weights = [(n, p) for n, p in self.model.named_parameters() if "bias" not in n]
         self.log: list[tuple[float, float]] = []
@@ -68,8 +76,8 @@ def measure(name: str, spec, rounds: int, target_s: float) -> dict:
     spec = override(spec, steps=10**6, eval_every=10**6)  # probes on, no test-set evaluation
     lab = Trainer(spec)
     device = lab.device
-    runners = {"bare": BareLoop(spec, lab.data, device), "lab": lab,
-               "logger": BareLoop(spec, lab.data, device, log_items=True)}
+    runners = {"bare": BareLoop(spec, lab.data, device, share=lab), "lab": lab,
+               "logger": BareLoop(spec, lab.data, device, log_items=True, share=lab)}
     run = {"bare": runners["bare"].steps, "lab": lambda n: lab.steps(n), "logger": runners["logger"].steps}
     for f in run.values():  # warm-up: allocations, optimizer state, probe grouping
         f(20)
