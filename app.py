@@ -33,18 +33,26 @@ lang = state.lang()
 
 
 
-def _on_lang() -> None:
-    st.query_params["lang"] = st.session_state[state.LANG]
-
-
 with st.sidebar:
+    # The widgets carry no key: their value comes from the canonical session keys (app_lang,
+    # app_seed, app_device) each run, and a change is copied back. With st.navigation, a keyed
+    # sidebar widget initialised through session state was reset to its default by the next
+    # rerun in the browser (Streamlit 1.67), so the language fell back to English after Train.
+    ss = st.session_state
     st.markdown(f"### {t('app.title', lang)}")
-    st.radio(t("app.language", lang), list(LANGUAGES), format_func=LANGUAGES.get, key=state.LANG, persist_state="session",
-             horizontal=True, on_change=_on_lang)
-    st.number_input(t("app.seed", lang), min_value=0, max_value=2**31 - 1, step=1, key=state.SEED, persist_state="session",
-                    help=t("app.seed_help", lang))
-    st.selectbox(t("app.device", lang), list(DEVICES), key=state.DEVICE, persist_state="session",
-                 format_func=lambda d: t(f"dev.{d}", lang))
+    langs = list(LANGUAGES)
+    new_lang = st.radio(t("app.language", lang), langs, index=langs.index(lang), format_func=LANGUAGES.get,
+                        horizontal=True)
+    seed = st.number_input(t("app.seed", lang), min_value=0, max_value=2**31 - 1, step=1,
+                           value=int(ss[state.SEED]), help=t("app.seed_help", lang))
+    devices = list(DEVICES)
+    device = st.selectbox(t("app.device", lang), devices, index=devices.index(ss[state.DEVICE]),
+                          format_func=lambda d: t(f"dev.{d}", lang))
+    ss[state.SEED], ss[state.DEVICE] = seed, device
+    if new_lang != lang:
+        ss[state.LANG] = new_lang
+        st.query_params["lang"] = new_lang
+        st.rerun()
     try:
         in_use = st.session_state.get("lab_device_label") or device_label(resolve_device(st.session_state[state.DEVICE]))
         st.caption(t("app.device_in_use", lang, label=in_use))

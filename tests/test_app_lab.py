@@ -66,9 +66,9 @@ def test_app_opens_on_the_lab_with_the_shared_sidebar():
     at = app()
     no_exceptions(at)
     assert at.title[0].value == "Gradient Flow Lab"
-    assert at.radio(key="app_lang").value == "en"
-    assert at.number_input(key="app_seed").value == 0
-    assert at.selectbox(key="app_device").value == "auto"
+    assert at.sidebar.radio[0].value == "en" and at.session_state["app_lang"] == "en"
+    assert at.sidebar.number_input[0].value == 0 and at.session_state["app_seed"] == 0
+    assert at.sidebar.selectbox[0].value == "auto"
     assert any("In use:" in c.value for c in at.sidebar.caption)
     assert at.selectbox(key="lab_preset").value == "sigmoid-deep"
     assert from_url(at.query_params["spec"]).net.depth == 24  # the link carries the config
@@ -127,7 +127,8 @@ def test_an_unavailable_device_is_refused_before_training():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: nothing to refuse")
     at = app()
-    at.selectbox(key="app_device").select("cuda").run()
+    at.session_state["app_device"] = "cuda"  # what the sidebar's device choice stores
+    at.run()
     no_exceptions(at)
     assert any("not available" in e.value for e in at.error)
     assert at.button(key="lab_train").disabled
@@ -215,6 +216,17 @@ def test_everything_in_french():
     assert "Gradients évanescents" in page and "terminé" in page
     at.number_input(key="lab_depth").set_value(0).run()
     assert any("La profondeur doit être un entier" in e.value for e in at.error)
+    at.session_state["app_lang"] = "en"  # what the sidebar's language choice stores
+    at.run()
+    assert at.title[0].value == "Gradient Flow Lab"
+
+
+def test_the_sidebar_seed_goes_into_the_spec():
+    at = app()
+    at.session_state["app_seed"] = 7  # what the sidebar's seed input stores
+    at.run()
+    no_exceptions(at)
+    assert from_url(at.query_params["spec"]).train.seed == 7 and at.session_state["app_seed"] == 7
 
 
 def test_translation_table_is_complete():

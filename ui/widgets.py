@@ -39,7 +39,7 @@ def chart(spec: dict | go.Figure, key: str, live: bool = False) -> None:
     config = {"displaylogo": False}
     if live:
         config["displayModeBar"] = False
-    st.plotly_chart(fig, key=key, config=config, theme=None)
+    st.plotly_chart(fig, key=key, config=config)
 
 
 def plot_labels(lang: str) -> dict:
