@@ -104,7 +104,6 @@ def run_result(spec: RunSpec, summary: dict, metrics, name: str = "") -> dict:
     """The ``--json`` document: the keys the issue fixes, plus per-layer extras."""
     from .codec import to_dict
 
-    spec_dict = spec.to_dict() if hasattr(spec, "to_dict") else to_dict(spec)  # full-model specs own theirs
 
     def grid(a):
         return [[_num(v) for v in row] for row in a.tolist()]
@@ -132,7 +131,7 @@ def run_result(spec: RunSpec, summary: dict, metrics, name: str = "") -> dict:
         "steps_per_second": _num(summary["steps_per_second"]),
         "device": summary["device"],
         "params": summary["params"],
-        "spec": spec_dict,
+        "spec": to_dict(spec),
     }
 
 

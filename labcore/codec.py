@@ -40,7 +40,9 @@ def _plain(obj, *, drop_defaults: bool) -> dict:
 
 
 def to_dict(spec: RunSpec, *, drop_defaults: bool = False) -> dict:
-    """Nested plain dict (JSON/TOML-ready)."""
+    """Nested plain dict (JSON/TOML-ready). Full-model specs (``kind == "model"``) write their own."""
+    if getattr(spec, "kind", None) == "model":
+        return spec.to_dict()
     layers = spec.net.layers
     net: dict[str, Any] = {}
     if all(l == layers[0] for l in layers):
@@ -72,8 +74,19 @@ def _build(cls, d: Any, where: str):
         raise SpecError(where, d, f"valid fields ({e})") from None
 
 
-def from_dict(d: Any) -> RunSpec:
-    """Build and validate a RunSpec from the dict form; raises SpecError on anything wrong."""
+def from_dict(d: Any, *, allow_model: bool = True) -> RunSpec:
+    """Build and validate a RunSpec from the dict form; raises SpecError on anything wrong.
+
+    A dict with ``kind = "model"`` is a full-model run (:mod:`labcore.model_spec`); pass
+    ``allow_model=False`` where only an MLP spec makes sense (the Lab's link codes).
+    """
+    if isinstance(d, dict) and "kind" in d:
+        if d["kind"] != "model" or not allow_model:
+            raise SpecError("kind", d["kind"], "an MLP spec here (full-model runs open on the Models page)"
+                            if d["kind"] == "model" else "'model', or no kind for an MLP spec")
+        from .model_spec import from_dict as model_from_dict
+
+        return model_from_dict(d)
     if not isinstance(d, dict):
         raise SpecError("spec", d, "a table with 'net' and 'train'")
     unknown = sorted(set(d) - {"net", "train"})
@@ -167,7 +180,7 @@ def from_url(s: str) -> RunSpec:
         d = json.loads(raw)
     except (binascii.Error, zlib.error, ValueError) as e:
         raise SpecError("url", s[:40], f"an intact lab link code ({e})") from None
-    return from_dict(d)
+    return from_dict(d, allow_model=False)
 
 
 def load_spec_file(path) -> RunSpec:

@@ -86,7 +86,9 @@ def slug(text: str) -> str:
 
 
 def lab_link(spec, label: str) -> None:
-    """A link to the Lab page with the configuration in its ``?spec=`` parameter."""
+    """A link to the Lab page with the configuration in its ``?spec=`` parameter (MLP runs only)."""
+    if getattr(spec, "kind", None) == "model":  # full-model runs are set up on the Models page
+        return
     try:
         st.page_link("pages/lab.py", label=label, icon=":material/science:", query_params={"spec": to_url(spec)})
     except Exception:  # noqa: BLE001 - the page alone (tests) has no navigation to link into

@@ -211,3 +211,20 @@ def test_export_metrics_csv_and_parquet_and_delete(tmp_path, lab):
     pd.testing.assert_series_equal(a["grad_norm"], b["grad_norm"])
     p = lab("runs", "delete", "1", db=db)
     assert "deleted run 1" in p.stdout and listing(db) == []
+
+
+def test_full_model_runs_are_recorded_and_their_spec_round_trips(tmp_path, lab):
+    from labcore.model_spec import ModelRunSpec
+
+    db = tmp_path / "m.sqlite"
+    lab("run", "--model", "resnet20", "--dataset", "digits", "--epochs", "1", "--n-train", "128",
+        "--batch-size", "64", "--quiet", db=db)
+    runs = listing(db)
+    assert [(r["name"], r["status"], r["steps"]) for r in runs] == [("resnet20", "finished", 2)]
+    with RunStore(db) as store:
+        spec = store.spec(runs[0]["id"])
+        assert isinstance(spec, ModelRunSpec) and spec.model == "resnet20" and spec.n_train == 128
+        assert len(store.metrics(runs[0]["id"]).steps) > 0
+    out = tmp_path / "m.toml"
+    lab("runs", "export", str(runs[0]["id"]), "--format", "toml", "--out", str(out), db=db)
+    assert load_spec_file(out) == spec
