@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from .metrics import MetricsChunk
-from .plots import RUN_COLORS, chart, loss_curves
+from .plots import RUN_COLORS, _log10, _nanmean_blocks, chart, loss_curves
 
 MAX_LAYERS = 100  # heatmap rows
 MAX_STEPS = 200  # heatmap columns (per run: up to 6 side by side)
@@ -35,25 +35,6 @@ Runs = Sequence[tuple[str, MetricsChunk]]
 def _lab(labels: dict | None, key: str, **fmt) -> str:
     text = (labels or {}).get(key) or LABELS.get(key, key)
     return text.format(**fmt) if fmt else text
-
-
-def _log10(a) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log10(np.asarray(a, dtype=np.float64))
-    return np.where(np.isfinite(out), out, np.nan)
-
-
-def _blocks(a: np.ndarray, k: int, axis: int) -> np.ndarray:
-    """NaN-aware means of at most ``k`` contiguous blocks along ``axis``."""
-    n = a.shape[axis]
-    if n <= k:
-        return a
-    starts = np.linspace(0, n, k + 1).round().astype(np.int64)[:-1]
-    ok = np.isfinite(a)
-    sums = np.add.reduceat(np.where(ok, a, 0.0), starts, axis=axis)
-    counts = np.add.reduceat(ok.astype(np.float64), starts, axis=axis)
-    with np.errstate(invalid="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def depth_axis(n_layers: int, align: str = "relative") -> np.ndarray:
@@ -136,9 +117,9 @@ def _heat(m: MetricsChunk, metric: str, align: str) -> tuple[np.ndarray, np.ndar
     """(z (rows x cols) log10, row positions, column steps), block-averaged to bounded size."""
     z = _log10(m.metric(metric)).T  # (R, L) -> (L, R): one row per layer
     y = depth_axis(len(m.layers), align)
-    z = _blocks(_blocks(z, MAX_LAYERS, 0), MAX_STEPS, 1)
-    y = _blocks(y[:, None], MAX_LAYERS, 0)[:, 0]
-    x = _blocks(m.steps[None, :].astype(np.float64), MAX_STEPS, 1)[0].round()
+    z = _nanmean_blocks(_nanmean_blocks(z, MAX_LAYERS, 0), MAX_STEPS, 1)
+    y = _nanmean_blocks(y[:, None], MAX_LAYERS, 0)[:, 0]
+    x = _nanmean_blocks(m.steps[None, :].astype(np.float64), MAX_STEPS, 1)[0].round()
     return z, y, x
 
 
@@ -219,8 +200,8 @@ def common_grid(a: MetricsChunk, b: MetricsChunk, metric: str = "grad_norm", ali
     zb = _log10(b.metric(metric))[np.ix_(rb, ib)].T
     diff = np.where(ok[:, None], za - zb, np.nan)
     if align == "absolute" and len(depth) > MAX_LAYERS:
-        diff = _blocks(diff, MAX_LAYERS, 0)
-        depth = _blocks(depth[:, None], MAX_LAYERS, 0)[:, 0]
+        diff = _nanmean_blocks(diff, MAX_LAYERS, 0)
+        depth = _nanmean_blocks(depth[:, None], MAX_LAYERS, 0)[:, 0]
     return diff, depth, grid
 
 
