@@ -66,6 +66,11 @@ def device_loop(device, steps: int) -> float:
             idx = batches.next()
             train_step(model, opt, aug(data.x_train[idx]), data.y_train[idx])
 
+    return images_per_second(run, steps, device)
+
+
+def images_per_second(run, steps: int, device) -> float:
+    """Time ``run(steps)`` after a 3-step warm-up; waits for the GPU before reading the clock."""
     run(3)
     start = time.perf_counter()
     run(steps)
@@ -120,12 +125,7 @@ def loader_loop(device, steps: int, pil: bool) -> float:
             x, y = next(it)
             train_step(model, opt, x.to(device, non_blocking=True), y.to(device, non_blocking=True))
 
-    run(3)
-    start = time.perf_counter()
-    run(steps)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * BATCH / (time.perf_counter() - start)
+    return images_per_second(run, steps, device)
 
 
 def main(argv=None) -> int:

@@ -45,7 +45,6 @@ class Probe:
                                   dtype=self.weights[idx[0]].dtype) for idx, _ in self._wgroups]
         self._scratch = [torch.empty_like(p) for p in self._prev]
         self.rows: list[int] = []  # step number of each filled row (host-side ints)
-        self.armed = False
         self._outs: list[torch.Tensor | None] = [None] * n
         self._grads: list[torch.Tensor | None] = [None] * n
         self._groups: dict | None = None
@@ -81,7 +80,6 @@ class Probe:
         """Attach the hooks for the next forward pass (the recorded step's)."""
         self.remove()
         self._handles = [p.module.register_forward_hook(f) for p, f in zip(self.points, self._hook_fns)]
-        self.armed = True
 
     @property
     def full(self) -> bool:
@@ -148,7 +146,6 @@ class Probe:
         self.loss_buf[r].copy_(loss.detach())
         self.acc_buf[r].copy_((logits.detach().argmax(1) == y).mean(dtype=torch.float32))
         self.remove()
-        self.armed = False
         self._outs = [None] * len(self.points)
         self._grads = [None] * len(self.points)
         self.rows.append(row_step)

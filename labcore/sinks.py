@@ -56,3 +56,20 @@ class MemorySink:
 
     def metrics(self) -> MetricsChunk:
         return MetricsChunk.concat(self.chunks, self.summary.get("layers"))
+
+
+def train_into(trainer, sink: RunSink, *, name: str, finish: bool = True) -> list[MetricsChunk]:
+    """Train ``trainer`` to the end, one flush at a time, feeding ``sink``; returns the chunks.
+
+    The plain loop behind a headless recorded run (notebooks, tests, benchmarks). The CLI adds a
+    progress bar and Ctrl-C handling on top (:func:`labcore.cli.drive`). ``finish=False`` leaves
+    the run open, as a process killed before its end would.
+    """
+    sink.start(trainer.spec, name=name, summary=trainer.summary())
+    chunks = []
+    while not trainer.done:
+        chunks.append(trainer.steps(trainer.flush_every))
+        sink.append(chunks[-1], trainer.summary())
+    if finish:
+        sink.finish(trainer.summary())
+    return chunks

@@ -1,10 +1,9 @@
-"""The step loop: chunked, stoppable from another thread, divergence-aware, sync-free per step.
+"""The MLP trainer: one sync-free training step, test evaluation, and the run's summary.
 
 ``Trainer(spec).steps(n)`` trains up to ``n`` steps and returns a :class:`MetricsChunk`. Inside
-a step nothing reads a tensor on the host: losses, accuracies, probe statistics and the
-finite-loss flags go into device buffers, and each flush copies them out once. The flush is
-also where divergence is noticed: the run then ends as ``diverged`` at the first bad step, and
-what was recorded after it is dropped.
+a step nothing reads a tensor on the host: losses, probe statistics and evaluations stay on the
+device until a flush copies them out once. Chunking, stopping and divergence handling are the
+shared :class:`~labcore.loop.TrainLoop`.
 """
 from __future__ import annotations
 

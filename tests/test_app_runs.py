@@ -14,6 +14,7 @@ from labcore.codec import from_url, to_json, to_toml
 from labcore.compare_plots import depth_axis, row_at, step_bounds
 from labcore.edit import override
 from labcore.presets import load_preset
+from labcore.sinks import train_into
 from labcore.store import SCHEMA_VERSION, RunStore
 from labcore.store_cli import export_bytes
 from labcore.train import Trainer
@@ -27,11 +28,8 @@ def tiny(**kw):
 
 
 def record(store, spec, name):
-    tr, sink = Trainer(spec), store.sink(name=name)
-    sink.start(spec, name=name, summary=tr.summary())
-    while not tr.done:
-        sink.append(tr.steps(spec.train.flush_every), tr.summary())
-    sink.finish(tr.summary())
+    sink = store.sink(name=name)
+    train_into(Trainer(spec), sink, name=name)
     return sink.run_id
 
 

@@ -16,6 +16,7 @@ import pytest
 from labcore.codec import to_url
 from labcore.edit import override
 from labcore.presets import load_preset
+from labcore.sinks import train_into
 from labcore.store import RunStore
 from labcore.train import Trainer
 from tests.browser import chromium, new_page, require_browser, screenshot, streamlit_server, wait_idle
@@ -36,11 +37,8 @@ def tiny(**kw):
 
 
 def record(store, spec, name):
-    tr, sink = Trainer(spec), store.sink(name=name)
-    sink.start(spec, name=name, summary=tr.summary())
-    while not tr.done:
-        sink.append(tr.steps(spec.train.flush_every), tr.summary())
-    sink.finish(tr.summary())
+    sink = store.sink(name=name)
+    train_into(Trainer(spec), sink, name=name)
     return sink.run_id
 
 

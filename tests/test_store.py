@@ -13,6 +13,7 @@ from labcore.edit import override
 from labcore.metrics import LAYER_METRICS, MetricsChunk
 from labcore.presets import load_preset
 from labcore.spec import RunSpec
+from labcore.sinks import train_into
 from labcore.store import (SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION, RunStore, StoreError,
                            default_path, layer_frame, move_aside)
 from labcore.train import Trainer
@@ -26,14 +27,7 @@ def record(store: RunStore, spec: RunSpec, name: str = "r", finish: bool = True)
     """Train ``spec`` through a store sink, like the CLI and the job runner do."""
     tr = Trainer(spec)
     sink = store.sink(name=name)
-    sink.start(spec, name=name, summary=tr.summary())
-    chunks = []
-    while not tr.done:
-        c = tr.steps(spec.train.flush_every)
-        chunks.append(c)
-        sink.append(c, tr.summary())
-    if finish:
-        sink.finish(tr.summary())
+    chunks = train_into(tr, sink, name=name, finish=finish)
     assert sink.error is None
     return sink.run_id, MetricsChunk.concat(chunks, tr.layers), tr
 
