@@ -23,7 +23,7 @@ from labcore.twins import VARIANTS, twin
 from ui import state, widgets
 from ui.i18n import t
 
-POLL_SECONDS = 0.3  # refresh of the gradient charts while a run is active (target >= 2 per second)
+POLL_SECONDS = 0.45  # refresh of the gradient charts while a run is active (target >= 2 per second)
 SLOW_SECONDS = 2.5  # refresh period of the secondary charts while training (a second fragment)
 lang = state.lang()
 ss = st.session_state
@@ -385,6 +385,7 @@ def _live() -> None:
         for j in jobs:  # right after Train: show the first chunk now rather than one poll later
             j.wait_for_data(1.0)
     jobs, views, tags, runs, ver = _views()
+    rev = "-".join(v.id for v in views)  # zoom survives refreshes of the same runs
     two = len(views) > 1
     for v, tag in zip(views, tags):
         name, s = (f"{tag} · {v.name}" if two else v.name), v.summary
@@ -409,7 +410,7 @@ def _live() -> None:
     with left:
         st.markdown(f"**{L('chart.depth')}**")
         widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
-            runs, metric=metric, labels=labels, raw=True), key="lab_chart_depth", live=True)
+            runs, metric=metric, labels=labels, raw=True), key="lab_chart_depth", live=True, rev=rev, priority=True)
         st.radio(L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric",
                  persist_state="session", format_func=lambda k: labels[k], horizontal=True,
                  label_visibility="collapsed")
@@ -421,10 +422,10 @@ def _live() -> None:
             with cols[i]:
                 widgets.cached_chart(f"heat{i}", ver, lambda v=v, tag=tag: plots.grad_heatmap(
                     v.metrics, labels=labels, zrange=zr, title=tag if two else None, raw=True),
-                    key=f"lab_chart_heat{i}", live=True)
+                    key=f"lab_chart_heat{i}", live=True, rev=rev)
     st.markdown(f"**{L('chart.loss')}**")
     widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=330, raw=True),
-                         key="lab_chart_loss", live=True)
+                         key="lab_chart_loss", live=True, rev=rev)
     # Refresh counter (cheap): lets the benchmark and a curious user see the page is live.
     ss["lab_refreshes"] = ss.get("lab_refreshes", 0) + 1
     st.caption(L("live.refresh", n=ss["lab_refreshes"], version=sum(v.version for v in views)))
@@ -440,6 +441,7 @@ def _live_more() -> None:
     browser's drawing competes with the training thread for the CPU.
     """
     jobs, views, tags, runs, ver = _views()
+    rev = "-".join(v.id for v in views)  # zoom survives refreshes of the same runs
     if not views:
         return
     if ss.pop("lab_defer_more", False) and any(v.active for v in views):
@@ -454,11 +456,11 @@ def _live_more() -> None:
             with cols[i]:
                 widgets.cached_chart(f"upd{i}", ver, lambda v=v, tag=tag: plots.update_ratio(
                     v.metrics, labels=labels, title=tag if two else None, height=380, raw=True),
-                    key=f"lab_chart_update{i}", live=True)
+                    key=f"lab_chart_update{i}", live=True, rev=rev)
     with right:
         st.markdown(f"**{L('chart.acts')}**")
         widgets.cached_chart("acts", ver, lambda: plots.activation_stats(runs, labels=labels, height=380, raw=True),
-                             key="lab_chart_acts", live=True)
+                             key="lab_chart_acts", live=True, rev=rev)
     left, right = st.columns(2)
     if any(v.extras.get("boundary") for v in views):
         with left:
@@ -468,7 +470,7 @@ def _live_more() -> None:
                 with cols[i]:
                     widgets.cached_chart(f"bnd{i}", ver, lambda v=v, tag=tag: plots.decision_boundary(
                         v.extras.get("boundary"), labels=labels, title=tag if two else None,
-                        height=320, raw=True), key=f"lab_chart_boundary{i}", live=True)
+                        height=320, raw=True), key=f"lab_chart_boundary{i}", live=True, rev=rev)
     with right:
         st.markdown(f"**{L('chart.hist')}**")
         layers = list(views[0].metrics.layers)
@@ -489,7 +491,7 @@ def _live_more() -> None:
             widgets.cached_chart(f"hist{i}", (v.id, v.version, lang, focus), lambda h=h, tag=tag, i=i: plots.histograms(
                 h, labels=labels, color=plots.RUN_COLORS[i], height=260,
                 title=(f"{tag} · " if two else "") + (h or {}).get("layer", ""), raw=True),
-                key=f"lab_chart_hist{i}", live=True)
+                key=f"lab_chart_hist{i}", live=True, rev=rev)
 
 
 running = any(j.status in ("queued", "starting", "running") for j in jobs)

@@ -83,7 +83,7 @@ def _store_sink(job):
 
 
 def _warm_up() -> None:
-    """Pay torch's first-use costs before the first Train click (a tiny run, then nothing)."""
+    """Pay first-use costs (torch, Streamlit's emoji regex) before the first Train click."""
     try:
         from labcore.presets import list_presets
         from labcore.train import Trainer
@@ -92,6 +92,11 @@ def _warm_up() -> None:
         spec = replace(spec, train=replace(spec.train, steps=2, device="cpu"))
         Trainer(spec).steps(2)
         from labcore import snapshot  # noqa: F401  (imports the snapshot code too)
+        # Streamlit compiles its emoji regex (about 0.2 s) the first time an alert shows
+        # non-ASCII text, such as the first diagnosis after Train: pay that now.
+        from streamlit.string_util import extract_leading_emoji
+
+        extract_leading_emoji("→ ")
     except Exception as e:
         log.warning("warm-up failed: %s", e)
 

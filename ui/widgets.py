@@ -6,11 +6,13 @@ statistics; it only renders what labcore returns.
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 
 from labcore import plots
 from labcore.diagnose import Diagnosis
 from labcore.spec import SpecError
+from ui import livechart
 from ui.i18n import t
 
 
@@ -28,15 +30,39 @@ class _Prebuilt(go.Figure):
         return self._spec
 
 
-def chart(spec: dict | go.Figure, key: str, live: bool = False) -> None:
+class _Chart:
+    """A chart ready to send: the spec and, made once, its JSON."""
+
+    __slots__ = ("spec", "_json")
+
+    def __init__(self, spec: dict | go.Figure):
+        self.spec, self._json = spec, None
+
+    def height(self) -> int | None:
+        spec = self.spec.to_dict() if isinstance(self.spec, go.Figure) else self.spec
+        h = spec.get("layout", {}).get("height")
+        return int(h) if isinstance(h, (int, float)) else None
+
+    def json(self) -> str:
+        if self._json is None:
+            spec = self.spec.to_dict() if isinstance(self.spec, go.Figure) else self.spec
+            self._json = pio.to_json(spec, validate=False)  # numpy arrays, NaN -> null
+        return self._json
+
+
+def chart(spec: dict | go.Figure | _Chart, key: str, live: bool = False, rev="", priority: bool = False) -> None:
     """Draw a chart from a plots function's ``raw=True`` dict (or a Figure).
 
-    ``live`` charts are redrawn several times a second: Streamlit remounts a chart whose data
-    changed, so they skip the mode bar (zoom by dragging, double-click to reset) to keep each
-    redraw cheap for the browser.
+    The chart is updated in place in the browser (:mod:`ui.livechart`), so redrawing it with new
+    data is cheap; ``rev`` names what it shows (the user's zoom survives while it stays the
+    same); a ``priority`` chart is redrawn first when the browser is busy. Without live charts it falls back to ``st.plotly_chart``; ``live`` charts then skip
+    the mode bar, because Streamlit remounts a chart whose data changed.
     """
-    fig = spec if isinstance(spec, go.Figure) else _Prebuilt(spec)
-    config = {"displaylogo": False}
+    c = spec if isinstance(spec, _Chart) else _Chart(spec)
+    config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": key}}
+    if livechart.live_chart(c.json(), key, config, rev=rev, height=c.height(), priority=priority):
+        return
+    fig = c.spec if isinstance(c.spec, go.Figure) else _Prebuilt(c.spec)
     if live:
         config["displayModeBar"] = False
     st.plotly_chart(fig, key=key, config=config)
@@ -47,14 +73,14 @@ def plot_labels(lang: str) -> dict:
     return {k: t(f"plot.{k}", lang) for k in plots.LABELS}
 
 
-def cached_chart(name: str, cache_key, build, key: str, live: bool = False) -> None:
-    """Rebuild a chart only when ``cache_key`` changed since this session last drew it."""
+def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev="", priority: bool = False) -> None:
+    """Rebuild (and re-serialise) a chart only when ``cache_key`` changed since this session drew it."""
     cache = st.session_state.setdefault("ui_chart_cache", {})
     hit = cache.get(name)
     if hit is None or hit[0] != cache_key:
-        hit = (cache_key, build())
+        hit = (cache_key, _Chart(build()))
         cache[name] = hit
-    chart(hit[1], key, live)
+    chart(hit[1], key, live, rev=rev, priority=priority)
 
 
 def error_text(e: SpecError, slot: str, lang: str) -> str:
