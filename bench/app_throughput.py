@@ -52,7 +52,8 @@ WATCH_JS = """() => {
     }
   }, 20);
 }"""
-POLL = 0.3  # the Lab page's POLL_SECONDS
+from ui.lab_live import POLL_SECONDS as POLL  # noqa: E402  (the Lab page's poll period)
+READY_JS = """() => Object.keys(window.__gflStats || {}).length >= 2"""
 HAS_CHART_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
   el => (el.data || []).some(t => / · (step|pas) \\d+$/.test(t.name || '')))"""
 
@@ -97,16 +98,20 @@ def inproc_round(spec, poll_seconds: float) -> dict:
 
 
 def app_round(browser, url: str, spec, watch: bool = True) -> dict:
+    t_open = time.perf_counter()
     page = new_page(browser, f"{url}/?spec={to_url(spec)}", height=1600)
     page.wait_for_selector("button:has-text('Train'):not([disabled])")
-    time.sleep(1.0)  # let the first script run settle
+    # Ready: plotly.js loaded and the page's first charts (stack diagram, data preview) drawn.
+    page.wait_for_function(READY_JS, polling=50, timeout=60_000)
+    page_ready = time.perf_counter() - t_open
+    time.sleep(0.5)
     if watch:
         page.evaluate(WATCH_JS)
     t0 = time.perf_counter()
     page.get_by_role("button", name="Train").click()
     page.wait_for_function(HAS_CHART_JS, polling=20, timeout=60_000)
     first_chart = time.perf_counter() - t0
-    out = {"first_chart_s": first_chart}
+    out = {"first_chart_s": first_chart, "page_ready_s": page_ready}
     if watch:
         page.wait_for_function(
             "() => /· (finished|diverged|stopped) ·/.test(document.body.innerText)", polling=200,
@@ -121,6 +126,10 @@ def app_round(browser, url: str, spec, watch: bool = True) -> dict:
             span = (seen[-1][0] - seen[0][0]) / 1000
             out["chart_refreshes_per_second"] = (len(seen) - 1) / span if span > 0 else None
         out["chart_updates"] = len(seen)
+        # Browser-side cost of the live charts: redraws and main-thread ms per chart.
+        stats = page.evaluate("() => window.__gflStats || {}")
+        out["browser_draws"] = {k.replace("lab_chart_", ""): [v["draws"], round(v["ms"] / max(1, v["draws"]), 1)]
+                                for k, v in stats.items() if k.startswith("lab_chart_")}
     page.close()
     return out
 

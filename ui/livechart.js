@@ -3,7 +3,8 @@
 // Streamlit calls the default export on mount and again, on the same parentElement, each time
 // the Python side sends new data for the same key. We keep one graph <div> per instance and
 // redraw it with Plotly.react, at most once per animation frame (so a hidden tab does no work and
-// a burst of updates costs one redraw). data = {fig: JSON string, height, config, src, rev, name}.
+// a burst of updates costs one redraw).
+// data = {fig: JSON string, height, config, src, rev, name, priority, live}.
 
 const LOADS = (window.__gflPlotlyLoads = window.__gflPlotlyLoads || {});
 
@@ -43,7 +44,7 @@ function themed(fig, el, rev) {
   // ticklabeloverflow "allow": plotly's default ("hide past div") measures every tick label
   // again after each one is placed (quadratic in labels, a forced layout each time).
   const axis = { gridcolor: rgba(ink, 0.12), zerolinecolor: rgba(ink, 0.3), linecolor: rgba(ink, 0.3),
-                 ticklabeloverflow: "allow" };
+                 ticklabeloverflow: "allow", automargin: true };
   const names = Object.keys(L).filter((k) => /^[xy]axis\d*$/.test(k));
   if ((fig.data || []).some((t) => !t.type || CARTESIAN.has(t.type))) {
     for (const n of ["xaxis", "yaxis"]) if (!names.includes(n)) names.push(n);
@@ -70,7 +71,7 @@ const Q = (window.__gflQueue = window.__gflQueue || { waiting: [], timer: 0, fra
 
 function schedule(Plotly, div, state, priority) {
   if (!Q.waiting.includes(div)) {
-    if (priority) Q.waiting.unshift(div);
+    if (priority || !state.next.live) Q.waiting.unshift(div);
     else Q.waiting.push(div);
   }
   pump(Plotly);
@@ -78,7 +79,10 @@ function schedule(Plotly, div, state, priority) {
 
 function pump(Plotly) {
   if (Q.timer || Q.frame || !Q.waiting.length) return;
-  const wait = Math.max(0, Q.next - performance.now());
+  const first = Q.waiting[0].__gfl.next;
+  // Only charts that stream (data.live) wait for the budget; a final or one-off figure is drawn
+  // at once.
+  const wait = first && !first.live ? 0 : Math.max(0, Q.next - performance.now());
   Q.timer = setTimeout(() => {
     Q.timer = 0;
     Q.frame = requestAnimationFrame(() => {
@@ -135,6 +139,8 @@ export default function (component) {
     window.__gflMounts = (window.__gflMounts || 0) + 1;
   }
   window.__gflCalls = (window.__gflCalls || 0) + 1;
+  const calls = (window.__gflArrivals = window.__gflArrivals || {});
+  calls[data.name] = (calls[data.name] || 0) + 1;
   const height = data.height;
   if (height) {
     // A fixed box with CSS containment: the graph's redraws (and plotly's text measurements)
@@ -144,7 +150,7 @@ export default function (component) {
   }
   const state = (div.__gfl = div.__gfl || { next: null, observer: null });
   if (data.fig === state.shown && data.rev === state.rev) return; // nothing new to draw
-  state.next = { fig: data.fig, config: data.config || {}, rev: data.rev || "", name: data.name };
+  state.next = { fig: data.fig, config: data.config || {}, rev: data.rev || "", name: data.name, live: !!data.live };
   loadPlotly(data.src).then(
     (Plotly) => schedule(Plotly, div, state, !!data.priority),
     (err) => message(div, String(err)),

@@ -66,18 +66,19 @@ def plotly_src() -> str | None:
 
 
 def live_chart(fig_json: str, key: str, config: dict, rev: str = "", height: int | None = None,
-               priority: bool = False) -> bool:
+               priority: bool = False, live: bool = False) -> bool:
     """Draw (or update in place) the chart ``key`` from a plotly figure in JSON.
 
     ``rev`` names what the chart shows (e.g. the run): while it stays the same, the user's zoom
     survives updates; ``height`` (px, the figure's) reserves the space before plotly.js has
-    loaded; a ``priority`` chart is redrawn before the others when the browser is busy. Returns False when live charts are unavailable (the caller falls back).
+    loaded. ``live`` charts (streaming while a run trains) share a redraw budget in the browser,
+    and a ``priority`` one among them is redrawn first; other charts are drawn at once. Returns False when live charts are unavailable (the caller falls back).
     """
     src = plotly_src()
     if src is None:
         return False
     _mount(key=key, data={"fig": fig_json, "height": height, "config": config, "src": src, "rev": str(rev),
-                           "name": key, "priority": priority})
+                           "name": key, "priority": priority, "live": live})
     return True
 
 

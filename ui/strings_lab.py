@@ -132,7 +132,6 @@ register({
     "live.sink_error": {"en": "This run is not being saved: {error}",
                         "fr": "Cet entraînement n'est pas enregistré : {error}"},
     "live.more_soon": {"en": "More charts follow in a moment…", "fr": "D'autres graphiques suivent dans un instant…"},
-    "live.refresh": {"en": "refresh {n} · data version {version}", "fr": "rafraîchissement {n} · version {version}"},
     "status.queued": {"en": "queued", "fr": "en attente"},
     "status.starting": {"en": "starting", "fr": "démarrage"},
     "status.running": {"en": "running", "fr": "en cours"},

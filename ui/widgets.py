@@ -54,13 +54,15 @@ def chart(spec: dict | go.Figure | _Chart, key: str, live: bool = False, rev="",
     """Draw a chart from a plots function's ``raw=True`` dict (or a Figure).
 
     The chart is updated in place in the browser (:mod:`ui.livechart`), so redrawing it with new
-    data is cheap; ``rev`` names what it shows (the user's zoom survives while it stays the
-    same); a ``priority`` chart is redrawn first when the browser is busy. Without live charts it falls back to ``st.plotly_chart``; ``live`` charts then skip
+    data is cheap; ``live`` charts (streaming while a run trains) share a redraw budget there,
+    ``priority`` first; ``rev`` names what it shows (the user's zoom survives while it stays the
+    same). Without live charts it falls back to ``st.plotly_chart``; ``live`` charts then skip
     the mode bar, because Streamlit remounts a chart whose data changed.
     """
     c = spec if isinstance(spec, _Chart) else _Chart(spec)
     config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": key}}
-    if livechart.live_chart(c.json(), key, config, rev=rev, height=c.height(), priority=priority):
+    if livechart.live_chart(c.json(), key, config, rev=rev, height=c.height(), priority=priority,
+                            live=live):
         return
     fig = c.spec if isinstance(c.spec, go.Figure) else _Prebuilt(c.spec)
     if live:

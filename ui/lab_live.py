@@ -1,0 +1,276 @@
+"""The Lab's run panel: the action bar (Train, Pause, Step, Stop, Reset, Compare with) and the
+live view of this session's runs.
+
+The panel is a fragment, so pressing Train reruns the panel only, not the whole page of
+controls: the browser redraws a few elements instead of the whole Lab (on a small machine that
+was most of the time between the click and the first chart). Inside it, two nested fragments
+poll the jobs while they run: a fast one (status, diagnosis, gradient charts, loss) and a slow
+one (update ratios, activations, decision boundary, histograms). Re-running the panel declares
+them again, which is how their polling starts and stops.
+
+Nothing here trains or computes statistics: it reads :class:`labcore.jobs.JobView` objects and
+hands them to :mod:`labcore.plots` and :mod:`labcore.diagnose`.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from labcore import plots
+from labcore.diagnose import diagnose
+from labcore.twins import VARIANTS, twin
+from ui import state, widgets
+from ui.i18n import t
+
+POLL_SECONDS = 0.45  # refresh of the gradient charts while a run is active (target >= 2 per second)
+SLOW_SECONDS = 2.5  # refresh period of the secondary charts while training
+RUN_NAME = "lab_run_name"  # session key: the name new runs get (the preset's, or "custom")
+
+
+def _L(key: str, **fmt) -> str:
+    return t(key, state.lang(), **fmt)
+
+
+# ----------------------------------------------------------------------------- jobs + actions
+def session_jobs():
+    """This session's jobs (A, and B when twinned) that the manager still knows."""
+    m = state.manager()
+    return [j for j in (m.get(i) for i in st.session_state.get("lab_jobs", [])) if j is not None]
+
+
+def _submit(spec, paused: bool = False) -> None:
+    ss = st.session_state
+    m = state.manager()
+    for j in session_jobs():
+        m.forget(j.id)
+    name = ss.get(RUN_NAME) or _L("run.custom")
+    specs, names = [spec], [name]
+    variant = ss.get("lab_twin", "none")
+    if variant != "none":
+        specs.append(twin(spec, variant))
+        names.append(f"{name} · {_L(f'twin.{variant}')}")
+    jobs = m.submit_group(specs, owner=state.owner_id(), names=names, paused=paused)
+    ss["lab_jobs"] = [j.id for j in jobs]
+    ss["lab_just_started"] = True
+    ss["lab_defer_more"] = True  # the first redraw after Train carries the gradient charts only
+    if paused:
+        for j in jobs:
+            j.step()
+
+
+def _on_train() -> None:
+    if st.session_state.get("lab_spec") is not None:
+        _submit(st.session_state["lab_spec"])
+
+
+def _on_pause() -> None:
+    jobs = session_jobs()
+    if any(j.paused for j in jobs):
+        for j in jobs:
+            j.resume()
+    else:
+        for j in jobs:
+            j.pause()
+
+
+def _on_step() -> None:
+    jobs = [j for j in session_jobs() if not j.done]
+    if not jobs:
+        if st.session_state.get("lab_spec") is not None:
+            _submit(st.session_state["lab_spec"], paused=True)
+        return
+    for j in jobs:
+        j.step()
+
+
+def _on_stop() -> None:
+    for j in session_jobs():
+        j.stop()
+
+
+def _on_reset() -> None:
+    m = state.manager()
+    for j in session_jobs():
+        m.forget(j.id)
+    st.session_state["lab_jobs"] = []
+
+
+def _action_bar(jobs) -> None:
+    ss, L = st.session_state, _L
+    spec = ss.get("lab_spec")
+    active = [j for j in jobs if not j.done]
+    paused = bool(active) and any(j.paused for j in active)
+    c = st.columns([1, 1, 1, 1, 1, 3], vertical_alignment="bottom")
+    c[0].button(L("btn.train"), key="lab_train", type="primary", on_click=_on_train, disabled=spec is None,
+                icon=":material/play_arrow:", use_container_width=True)
+    c[1].button(L("btn.resume") if paused else L("btn.pause"), key="lab_pause", on_click=_on_pause,
+                disabled=not active, icon=":material/pause:" if not paused else ":material/play_arrow:",
+                use_container_width=True)
+    c[2].button(L("btn.step"), key="lab_step", on_click=_on_step, disabled=spec is None and not active,
+                icon=":material/skip_next:", use_container_width=True, help=L("help.step"))
+    c[3].button(L("btn.stop"), key="lab_stop", on_click=_on_stop, disabled=not active, icon=":material/stop:",
+                use_container_width=True)
+    c[4].button(L("btn.reset"), key="lab_reset", on_click=_on_reset, disabled=not jobs,
+                icon=":material/restart_alt:", use_container_width=True)
+    c[5].selectbox(L("ctl.twin"), list(VARIANTS), key="lab_twin", persist_state="session",
+                   format_func=lambda k: L(f"twin.{k}"), help=L("help.twin"))
+    if ss["lab_twin"] != (st.query_params.get("twin") or "none"):  # the link carries the twin too
+        if ss["lab_twin"] == "none":
+            st.query_params.pop("twin", None)
+        else:
+            st.query_params["twin"] = ss["lab_twin"]
+
+
+@st.fragment
+def panel() -> None:
+    """Action bar + live view. Reruns alone when one of its buttons is pressed."""
+    jobs = session_jobs()
+    _action_bar(jobs)
+    running = any(j.status in ("queued", "starting", "running") for j in jobs)
+    st.session_state["lab_polling"] = running
+    st.fragment(_live, run_every=POLL_SECONDS if running else None)()
+    st.fragment(_live_more, run_every=SLOW_SECONDS if running else None)()
+
+
+# ----------------------------------------------------------------------------- live view
+def _views():
+    """(jobs, their views, tags "A"/"B", chart run list, cache key, zoom key) of this session's runs."""
+    jobs = session_jobs()
+    views = [j.view() for j in jobs]
+    tags = ["A", "B"][:len(views)]
+    if len(views) == 1:
+        runs = [(views[0].name, views[0].metrics)]
+    else:
+        runs = [(tag, v.metrics) for tag, v in zip(tags, views)]
+    ver = tuple((v.id, v.version) for v in views) + (state.lang(),)
+    rev = "-".join(v.id for v in views)  # the user's zoom survives refreshes of the same runs
+    return jobs, views, tags, runs, ver, rev
+
+
+def _status(views, tags) -> None:
+    L, two = _L, len(views) > 1
+    for v, tag in zip(views, tags):
+        name, s = (f"{tag} · {v.name}" if two else v.name), v.summary
+        if v.status == "queued":
+            st.info(L("live.queued", name=name, position=v.position or 1), icon=":material/hourglass_top:")
+            continue
+        st.progress(min(1.0, v.steps / max(1, v.total_steps)),
+                    text=L("live.status", name=name, status=L(f"status.{v.status}"), steps=v.steps,
+                           total=v.total_steps, sps=s.get("wall_steps_per_second", 0.0),
+                           device=s.get("device") or "…"))
+        if v.error:
+            st.error(L("live.failed", error=v.error), icon="⚠️")
+        if s.get("sink_error"):
+            st.caption(L("live.sink_error", error=s["sink_error"]))
+
+
+def _live() -> None:
+    """Fast part (every POLL_SECONDS): status, diagnosis, gradient charts, loss."""
+    ss, L, lang = st.session_state, _L, state.lang()
+    state.manager().heartbeat(state.owner_id())
+    jobs = session_jobs()
+    if not jobs:
+        st.info(L("live.empty"))
+        return
+    if ss.pop("lab_just_started", False):
+        for j in jobs:  # right after Train: show the first chunk now rather than one poll later
+            j.wait_for_data(1.0)
+    jobs, views, tags, runs, ver, rev = _views()
+    streaming = any(v.active for v in views)  # charts of a finished run are drawn at once
+    labels = widgets.plot_labels(lang)
+    two = len(views) > 1
+    _status(views, tags)
+    if views[0].summary.get("device"):
+        ss["lab_device_label"] = views[0].summary["device"]
+    for v, tag in zip(views, tags):
+        d = diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error)
+        widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if two else "")
+    metric = ss.get("lab_depth_metric", "grad_norm")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{L('chart.depth')}**")
+        widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
+            runs, metric=metric, labels=labels, raw=True), key="lab_chart_depth", live=streaming, rev=rev,
+            priority=True)
+        st.radio(L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric",
+                 persist_state="session", format_func=lambda k: labels[k], horizontal=True,
+                 label_visibility="collapsed")
+    with right:
+        st.markdown(f"**{L('chart.heatmap')}**")
+        zr = plots.heat_range([v.metrics for v in views]) if two else None
+        cols = st.columns(len(views))
+        for i, (v, tag) in enumerate(zip(views, tags)):
+            with cols[i]:
+                widgets.cached_chart(f"heat{i}", ver, lambda v=v, tag=tag: plots.grad_heatmap(
+                    v.metrics, labels=labels, zrange=zr, title=tag if two else None, raw=True),
+                    key=f"lab_chart_heat{i}", live=streaming, rev=rev)
+    st.markdown(f"**{L('chart.loss')}**")
+    widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=330, raw=True),
+                         key="lab_chart_loss", live=streaming, rev=rev)
+    if ss.get("lab_polling") and not any(v.active for v in views):
+        ss["lab_polling"] = False
+        st.rerun()  # a full rerun: buttons update and polling stops
+
+
+def _live_more() -> None:
+    """Slow part (every SLOW_SECONDS): update ratios, activations, boundary, histograms.
+
+    A separate fragment so the browser redraws these less often: on a small machine the
+    browser's drawing competes with the training thread for the CPU.
+    """
+    ss, L, lang = st.session_state, _L, state.lang()
+    jobs, views, tags, runs, ver, rev = _views()
+    if not views:
+        return
+    if ss.pop("lab_defer_more", False) and any(v.active for v in views):
+        st.caption(L("live.more_soon"))  # drawn by this fragment's next run, SLOW_SECONDS later
+        return
+    streaming = any(v.active for v in views)
+    labels = widgets.plot_labels(lang)
+    two = len(views) > 1
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{L('chart.update')}**")
+        cols = st.columns(len(views))
+        for i, (v, tag) in enumerate(zip(views, tags)):
+            with cols[i]:
+                widgets.cached_chart(f"upd{i}", ver, lambda v=v, tag=tag: plots.update_ratio(
+                    v.metrics, labels=labels, title=tag if two else None, height=380, raw=True),
+                    key=f"lab_chart_update{i}", live=streaming, rev=rev)
+    with right:
+        st.markdown(f"**{L('chart.acts')}**")
+        widgets.cached_chart("acts", ver, lambda: plots.activation_stats(runs, labels=labels, height=380, raw=True),
+                             key="lab_chart_acts", live=streaming, rev=rev)
+    left, right = st.columns(2)
+    if any(v.extras.get("boundary") for v in views):
+        with left:
+            st.markdown(f"**{L('chart.boundary')}**")
+            cols = st.columns(len(views))
+            for i, (v, tag) in enumerate(zip(views, tags)):
+                with cols[i]:
+                    widgets.cached_chart(f"bnd{i}", ver, lambda v=v, tag=tag: plots.decision_boundary(
+                        v.extras.get("boundary"), labels=labels, title=tag if two else None,
+                        height=320, raw=True), key=f"lab_chart_boundary{i}", live=streaming, rev=rev)
+    with right:
+        st.markdown(f"**{L('chart.hist')}**")
+        layers = list(views[0].metrics.layers)
+        if not layers:
+            return
+        if ss.get("lab_hist_layer") not in layers:
+            ss["lab_hist_layer"] = layers[0]
+        st.selectbox(L("ctl.hist_layer"), layers, key="lab_hist_layer", persist_state="session")
+        focus = ss["lab_hist_layer"]
+        for j in jobs:
+            if j.focus != focus:
+                j.set_focus(focus)
+                if j.done or j.paused:
+                    j.refresh_snapshot()
+        for i, (j, tag) in enumerate(zip(jobs, tags)):
+            v = j.view()
+            h = v.extras.get("hist")
+            widgets.cached_chart(f"hist{i}", (v.id, v.version, lang, focus), lambda h=h, tag=tag, i=i: plots.histograms(
+                h, labels=labels, color=plots.RUN_COLORS[i], height=260,
+                title=(f"{tag} · " if two else "") + (h or {}).get("layer", ""), raw=True),
+                key=f"lab_chart_hist{i}", live=streaming, rev=rev)
+
+
+__all__ = ["POLL_SECONDS", "RUN_NAME", "SLOW_SECONDS", "panel", "session_jobs"]
