@@ -14,6 +14,10 @@ share the GIL with training), without a browser competing for the CPU.
   (b) app: ``streamlit run app.py`` with the same spec in the link, driven by headless Chromium:
       click Train, wait for the first gradient chart, watch the charts refresh until the run
       ends, then read the job's wall-clock steps/s from the page's status line.
+``--cores split`` runs the same rounds with the browser on a core of its own (training, server and
+headless baseline on core 0, Chromium on core 1), to separate the app's own cost from the CPU the
+browser takes from training when both share two cores. Each round also reports the CPU the
+browser and the server used (in cores) and the browser's redraws per chart.
 It prints JSON: both throughputs and their ratio (target >= 0.9), the chart refresh rate while
 training (target >= 2/s; counted in the browser as distinct steps drawn in the
 gradient-vs-depth chart per second), and the time from clicking Train to the first gradient
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -56,6 +61,60 @@ from ui.lab_live import POLL_SECONDS as POLL  # noqa: E402  (the Lab page's poll
 READY_JS = """() => Object.keys(window.__gflStats || {}).length >= 2"""
 HAS_CHART_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
   el => (el.data || []).some(t => / · (step|pas) \\d+$/.test(t.name || '')))"""
+
+
+def _procs(match: str) -> list[int]:
+    """Pids whose command line contains ``match``."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if match in (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(f[11]) + int(f[12])) / hz
+        except OSError:
+            pass
+    return out
+
+
+def _pin(match: str, cpus: set[int]) -> None:
+    """Pin every thread of the processes matching ``match`` to ``cpus`` (children inherit it)."""
+    for pid in _procs(match):
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass
+
+
+class CpuMeter:
+    """CPU time used by the browser's processes and by the app server while a round runs."""
+
+    def __init__(self, server_match: str):
+        self.server_match = server_match
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.b0 = _cpu_seconds(_procs("chromium"))
+        self.s0 = _cpu_seconds(_procs(self.server_match))
+
+    def stop(self) -> dict:
+        wall = time.perf_counter() - self.t0
+        b1, s1 = _cpu_seconds(_procs("chromium")), _cpu_seconds(_procs(self.server_match))
+        used = lambda a, b: sum(v - a.get(k, 0.0) for k, v in b.items())  # noqa: E731
+        return {"browser_cores": round(used(self.b0, b1) / wall, 2),
+                "server_cores": round(used(self.s0, s1) / wall, 2)}
 
 
 def headless(spec) -> float:
@@ -97,16 +156,20 @@ def inproc_round(spec, poll_seconds: float) -> dict:
             "page_ms_per_poll": 1000 * busy / max(1, polls)}
 
 
-def app_round(browser, url: str, spec, watch: bool = True) -> dict:
+def app_round(browser, url: str, spec, watch: bool = True, split: bool = False) -> dict:
     t_open = time.perf_counter()
     page = new_page(browser, f"{url}/?spec={to_url(spec)}", height=1600)
+    if split:
+        _pin("chromium", {1})  # the page's renderer exists now
     page.wait_for_selector("button:has-text('Train'):not([disabled])")
     # Ready: plotly.js loaded and the page's first charts (stack diagram, data preview) drawn.
     page.wait_for_function(READY_JS, polling=50, timeout=60_000)
     page_ready = time.perf_counter() - t_open
     time.sleep(0.5)
+    meter = CpuMeter(url.rsplit(":", 1)[1])  # the server's command line holds its port
     if watch:
         page.evaluate(WATCH_JS)
+        meter.start()
     t0 = time.perf_counter()
     page.get_by_role("button", name="Train").click()
     page.wait_for_function(HAS_CHART_JS, polling=20, timeout=60_000)
@@ -116,6 +179,7 @@ def app_round(browser, url: str, spec, watch: bool = True) -> dict:
         page.wait_for_function(
             "() => /· (finished|diverged|stopped) ·/.test(document.body.innerText)", polling=200,
             timeout=600_000)
+        out.update(meter.stop())
         seen = page.evaluate("window.__seen")
         text = page.inner_text("body")
         m = re.search(r"· (finished|diverged|stopped) · step (\d+)/\d+ · (\d+) steps/s", text)
@@ -141,11 +205,22 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--mode", choices=("both", "inproc", "browser"), default="both")
+    ap.add_argument("--cores", choices=("shared", "split"), default="shared",
+                    help="shared: browser, server and training on all cores (a 2-core laptop); split: "
+                         "training, server and the headless run on core 0, the browser on core 1 "
+                         "(a browser with a core of its own)")
     args = ap.parse_args()
+    split = args.cores == "split"
+    if split:
+        if len(os.sched_getaffinity(0)) < 2:
+            print("--cores split needs 2 CPUs", file=sys.stderr)
+            return 2
+        os.sched_setaffinity(0, {0})  # this process, and the app server it starts, on core 0
     base = load_preset(args.preset).spec
     spec = replace(base, train=replace(base.train, steps=args.steps, device=args.device))
     short = replace(base, train=replace(base.train, device=args.device))
-    result = {"preset": args.preset, "steps": args.steps, "device": args.device}
+    result = {"preset": args.preset, "steps": args.steps, "device": args.device, "cores": args.cores,
+              "cpus": os.cpu_count()}
     if args.mode in ("both", "inproc"):
         headless(short)  # warm-up
         rows = []
@@ -166,11 +241,13 @@ def main() -> int:
         return 2
     rows = []
     with streamlit_server() as url, chromium() as browser:
-        warm = app_round(browser, url, short, watch=False)  # the server's first run pays imports
+        if split:
+            _pin("chromium", {1})
+        warm = app_round(browser, url, short, watch=False, split=split)  # the server's first run pays imports
         for _ in range(args.rounds):
             h = headless(spec)
-            a = app_round(browser, url, spec)
-            ttfc = app_round(browser, url, short, watch=False)["first_chart_s"]
+            a = app_round(browser, url, spec, split=split)
+            ttfc = app_round(browser, url, short, watch=False, split=split)["first_chart_s"]
             rows.append({"headless_steps_per_second": h, **a, "first_chart_default_s": ttfc})
     ratios = [r["app_steps_per_second"] / r["headless_steps_per_second"] for r in rows
               if r.get("app_steps_per_second")]

@@ -157,6 +157,8 @@ def grad_vs_depth(runs: Sequence[tuple[str, MetricsChunk]], metric: str = "grad_
     fainter), so the profile's change over training shows. Twins are overlaid.
     """
     spec = _spec(height, title)
+    if title:  # the title takes the top left: the legend goes to the right
+        spec["layout"]["legend"].update(x=1, xanchor="right")
     for r, (name, m) in enumerate(runs):
         color = RUN_COLORS[r % len(RUN_COLORS)]
         if len(m.steps) == 0:

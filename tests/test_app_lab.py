@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from labcore.codec import from_url, to_url
 from labcore.spec import DataSpec, NetSpec, RunSpec, TrainSpec
+from tests.charts import chart_specs
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -162,8 +163,13 @@ def test_train_runs_a_short_job_and_shows_charts_and_diagnosis():
     page = texts(at)
     assert "finished" in page
     assert "Vanishing gradients: the first hidden layer receives" in page
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 8  # diagram, preview, depth, heatmap, loss, update, acts, boundary, hist
+    figs = chart_specs(at)
+    for key in ("lab_diagram", "lab_preview", "lab_chart_depth", "lab_chart_heat0", "lab_chart_loss",
+                "lab_chart_update0", "lab_chart_acts", "lab_chart_boundary0", "lab_chart_hist0"):
+        assert figs.get(key, {}).get("data"), key  # every chart is there, with traces
+    # The depth chart shows the final step, bold, and the heatmap has one row per probed layer.
+    assert figs["lab_chart_depth"]["data"][-1]["name"].endswith("step 60")
+    assert len(figs["lab_chart_heat0"]["data"][0]["y"]) == 13  # 12 hidden layers + output
     assert at.button(key="lab_stop").disabled and not at.button(key="lab_reset").disabled
     at.button(key="lab_reset").click().run()
     assert at.session_state["lab_jobs"] == []
@@ -262,4 +268,4 @@ def test_other_data_sets_preview_and_hide_2d_controls(name):
     assert not at.error
     assert not [w for w in at.number_input if w.key == "lab_noise"]  # 2-D only
     assert from_url(at.query_params["spec"]).train.data.name == name
-    assert len(at.get("plotly_chart")) >= 2  # the preview and the stack diagram
+    assert {"lab_preview", "lab_diagram"} <= set(chart_specs(at))

@@ -21,8 +21,8 @@ from labcore.twins import VARIANTS, twin
 from ui import state, widgets
 from ui.i18n import t
 
-POLL_SECONDS = 0.45  # refresh of the gradient charts while a run is active (target >= 2 per second)
-SLOW_SECONDS = 2.5  # refresh period of the secondary charts while training
+POLL_SECONDS = 0.4  # refresh of the gradient charts while a run is active (target >= 2 per second)
+SLOW_SECONDS = 4.0  # refresh period of the secondary charts while training
 RUN_NAME = "lab_run_name"  # session key: the name new runs get (the preset's, or "custom")
 
 
@@ -111,8 +111,9 @@ def _action_bar(jobs) -> None:
                 use_container_width=True)
     c[4].button(L("btn.reset"), key="lab_reset", on_click=_on_reset, disabled=not jobs,
                 icon=":material/restart_alt:", use_container_width=True)
+    lang = state.lang()  # bound now: a format_func may be called outside a script run
     c[5].selectbox(L("ctl.twin"), list(VARIANTS), key="lab_twin", persist_state="session",
-                   format_func=lambda k: L(f"twin.{k}"), help=L("help.twin"))
+                   format_func=lambda k: t(f"twin.{k}", lang), help=L("help.twin"))
     if ss["lab_twin"] != (st.query_params.get("twin") or "none"):  # the link carries the twin too
         if ss["lab_twin"] == "none":
             st.query_params.pop("twin", None)
@@ -127,6 +128,10 @@ def panel() -> None:
     _action_bar(jobs)
     running = any(j.status in ("queued", "starting", "running") for j in jobs)
     st.session_state["lab_polling"] = running
+    if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
+        labels = widgets.plot_labels(state.lang())
+        st.radio(_L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric",
+                 persist_state="session", format_func=lambda k: labels[k], horizontal=True)
     st.fragment(_live, run_every=POLL_SECONDS if running else None)()
     st.fragment(_live_more, run_every=SLOW_SECONDS if running else None)()
 
@@ -184,26 +189,22 @@ def _live() -> None:
     for v, tag in zip(views, tags):
         d = diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error)
         widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if two else "")
+    # Chart titles live inside the figures (they also land in a downloaded PNG): every element
+    # of this fragment is redrawn by the browser at each refresh, a figure title costs nothing.
     metric = ss.get("lab_depth_metric", "grad_norm")
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**{L('chart.depth')}**")
         widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
-            runs, metric=metric, labels=labels, raw=True), key="lab_chart_depth", live=streaming, rev=rev,
-            priority=True)
-        st.radio(L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric",
-                 persist_state="session", format_func=lambda k: labels[k], horizontal=True,
-                 label_visibility="collapsed")
+            runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), key="lab_chart_depth",
+            live=streaming, rev=rev, priority=True)
     with right:
-        st.markdown(f"**{L('chart.heatmap')}**")
         zr = plots.heat_range([v.metrics for v in views]) if two else None
         cols = st.columns(len(views))
         for i, (v, tag) in enumerate(zip(views, tags)):
             with cols[i]:
                 widgets.cached_chart(f"heat{i}", ver, lambda v=v, tag=tag: plots.grad_heatmap(
-                    v.metrics, labels=labels, zrange=zr, title=tag if two else None, raw=True),
-                    key=f"lab_chart_heat{i}", live=streaming, rev=rev)
-    st.markdown(f"**{L('chart.loss')}**")
+                    v.metrics, labels=labels, zrange=zr, title=f"{tag} · {L('chart.heatmap_short')}" if two
+                    else L("chart.heatmap"), raw=True), key=f"lab_chart_heat{i}", live=streaming, rev=rev)
     widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=330, raw=True),
                          key="lab_chart_loss", live=streaming, rev=rev)
     if ss.get("lab_polling") and not any(v.active for v in views):

@@ -60,36 +60,44 @@ function message(div, text) {
   div.style.color = "#d62728";
 }
 
-// Redraws share one budget: all graphs together use at most SHARE of the page's main thread.
-// After a redraw that took c ms, the next one (of any graph) waits c * (1/SHARE - 1) ms. Graphs
-// with new data queue up, oldest first, and a graph's queued data is replaced by newer data (the
-// newest wins). On a slow machine the charts refresh less often instead of starving the page and,
-// when the browser shares the CPU with training, the training thread. A graph sent with
-// data.priority (the Lab's gradient-vs-depth chart) jumps the queue.
-const SHARE = 0.25;
+// Streaming graphs (data.live) share one budget: together they use at most SHARE of the page's
+// main thread. After such a redraw took c ms, the next one waits c * (1/SHARE - 1) ms. Graphs with
+// new data queue up, oldest first, and a graph's queued data is replaced by newer data (the newest
+// wins). So on a slow machine the charts refresh less often instead of starving the page and,
+// when the browser shares the CPU with training, the training thread. Two kinds skip the wait:
+// the priority graph (the Lab's gradient-vs-depth chart, drawn at every refresh) and figures that
+// do not stream (a finished run, a static chart), which are drawn at once.
+const SHARE = 0.2;
 const Q = (window.__gflQueue = window.__gflQueue || { waiting: [], timer: 0, frame: 0, next: 0 });
 
-function schedule(Plotly, div, state, priority) {
+function urgent(div) {
+  const n = div.__gfl.next;
+  return !n || !n.live || n.priority;
+}
+
+function schedule(Plotly, div, state) {
   if (!Q.waiting.includes(div)) {
-    if (priority || !state.next.live) Q.waiting.unshift(div);
+    if (urgent(div)) Q.waiting.unshift(div);
     else Q.waiting.push(div);
+  }
+  if (urgent(div) && Q.timer) { // do not sit out another graph's budget wait
+    clearTimeout(Q.timer);
+    Q.timer = 0;
   }
   pump(Plotly);
 }
 
 function pump(Plotly) {
   if (Q.timer || Q.frame || !Q.waiting.length) return;
-  const first = Q.waiting[0].__gfl.next;
-  // Only charts that stream (data.live) wait for the budget; a final or one-off figure is drawn
-  // at once.
-  const wait = first && !first.live ? 0 : Math.max(0, Q.next - performance.now());
+  const wait = urgent(Q.waiting[0]) ? 0 : Math.max(0, Q.next - performance.now());
   Q.timer = setTimeout(() => {
     Q.timer = 0;
     Q.frame = requestAnimationFrame(() => {
       Q.frame = 0;
       const div = Q.waiting.shift();
+      const budgeted = div && !urgent(div);
       const cost = div ? draw(Plotly, div, div.__gfl) : 0;
-      Q.next = performance.now() + cost * (1 / SHARE - 1);
+      if (budgeted) Q.next = performance.now() + cost * (1 / SHARE - 1);
       pump(Plotly);
     });
   }, wait);
@@ -150,9 +158,10 @@ export default function (component) {
   }
   const state = (div.__gfl = div.__gfl || { next: null, observer: null });
   if (data.fig === state.shown && data.rev === state.rev) return; // nothing new to draw
-  state.next = { fig: data.fig, config: data.config || {}, rev: data.rev || "", name: data.name, live: !!data.live };
+  state.next = { fig: data.fig, config: data.config || {}, rev: data.rev || "", name: data.name,
+                 live: !!data.live, priority: !!data.priority };
   loadPlotly(data.src).then(
-    (Plotly) => schedule(Plotly, div, state, !!data.priority),
+    (Plotly) => schedule(Plotly, div, state),
     (err) => message(div, String(err)),
   );
   // Called before every update and on unmount: only a removed graph is torn down.

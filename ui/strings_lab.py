@@ -142,9 +142,9 @@ register({
     "status.failed": {"en": "failed", "fr": "échec"},
     # charts
     "chart.depth": {"en": "Gradient norm vs depth", "fr": "Norme du gradient selon la profondeur"},
-    "chart.depth_metric": {"en": "Which gradient", "fr": "Quel gradient"},
+    "chart.depth_metric": {"en": "Gradient shown against depth", "fr": "Gradient affiché selon la profondeur"},
     "chart.heatmap": {"en": "Layer × step: log₁₀ gradient norm", "fr": "Couche × pas : log₁₀ de la norme du gradient"},
-    "chart.loss": {"en": "Loss and accuracy", "fr": "Perte et précision"},
+    "chart.heatmap_short": {"en": "log₁₀ ‖∇W‖ by layer × step", "fr": "log₁₀ ‖∇W‖ par couche × pas"},
     "chart.update": {"en": "Update : weight ratio", "fr": "Rapport mise à jour : poids"},
     "chart.acts": {"en": "Activations per layer (latest step)", "fr": "Activations par couche (dernier pas)"},
     "chart.boundary": {"en": "Decision boundary", "fr": "Frontière de décision"},
