@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.charts import chart_count, chart_specs
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -81,8 +83,8 @@ def test_degradation_experiment_runs_and_draws_the_figures():
     assert all(j.status == "finished" for j in jobs), [(j.name, j.status, j.error) for j in jobs]
     at.run()
     no_exceptions(at)
-    keys = {c.proto.id for c in at.get("plotly_chart")}
-    assert len(at.get("plotly_chart")) >= 4, keys
+    keys = list(chart_specs(at))
+    assert chart_count(at) >= 4, keys
     v = jobs[0].view()
     assert v.summary["epoch"] == 2 and len(v.summary["history"]) == 2
     assert 0.0 <= v.summary["top1"] <= 1.0
@@ -101,4 +103,4 @@ def test_single_model_run():
     assert jobs[0].status == "finished", jobs[0].error
     at.run()
     no_exceptions(at)
-    assert len(at.get("plotly_chart")) >= 4
+    assert chart_count(at) >= 4, list(chart_specs(at))

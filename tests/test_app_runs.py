@@ -18,6 +18,7 @@ from labcore.sinks import train_into
 from labcore.store import SCHEMA_VERSION, RunStore
 from labcore.store_cli import export_bytes
 from labcore.train import Trainer
+from tests.charts import chart_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS, COMPARE = str(ROOT / "pages" / "runs.py"), str(ROOT / "pages" / "compare.py")
@@ -211,7 +212,8 @@ def test_runs_page_in_french(three):
 
 # ----------------------------------------------------------------------------- Compare page
 def charts(at) -> dict:
-    return {i: json.loads(c.proto.spec) for i, c in enumerate(at.get("plotly_chart"))}
+    """The Compare page's four figures, by chart key (profiles, curves, heatmaps, difference)."""
+    return chart_specs(at)
 
 
 def test_compare_overlays_profiles_and_one_slider_moves_every_chart(three):
@@ -219,22 +221,22 @@ def test_compare_overlays_profiles_and_one_slider_moves_every_chart(three):
     at.multiselect(key="cmp_runs").set_value([1, 2, 3]).run()
     ok(at)
     figs = charts(at)
-    assert len(figs) == 4  # profiles, curves, heatmaps, difference
-    prof = figs[0]["data"]
+    assert list(figs) == ["cmp_profiles", "cmp_curves", "cmp_heatmaps", "cmp_difference"]
+    prof = figs["cmp_profiles"]["data"]
     assert [d["name"].split(" · ")[0] for d in prof] == ["#1 relu3", "#2 sigmoid6", "#3 relu4"]
     assert [len(d["y"]) for d in prof] == [4, 7, 5]  # each run's probe points, on one chart
     assert all(d["x"][0] == 0 and d["x"][-1] == 1 for d in prof)  # relative depth
-    heat = figs[2]["data"]
+    heat = figs["cmp_heatmaps"]["data"]
     assert [d["type"] for d in heat] == ["heatmap"] * 3 and heat[0]["zmin"] == heat[2]["zmin"]
     at.slider(key="cmp_step").set_value(20).run()
     figs = charts(ok(at))
-    assert all(d["name"].endswith("step 20") for d in figs[0]["data"])
+    assert all(d["name"].endswith("step 20") for d in figs["cmp_profiles"]["data"])
     for f in figs.values():  # every other chart marks the same step
         if "shapes" in f["layout"]:
             assert {s["x0"] for s in f["layout"]["shapes"]} == {20}
     assert sum("shapes" in f["layout"] for f in figs.values()) == 3
     at.radio(key="cmp_align").set_value("absolute").run()
-    prof = charts(ok(at))[0]["data"]
+    prof = charts(ok(at))["cmp_profiles"]["data"]
     assert [d["x"][-1] for d in prof] == [4, 7, 5]
 
 
@@ -243,10 +245,10 @@ def test_compare_difference_and_guard_rails(three):
     at.multiselect(key="cmp_runs").set_value([1]).run()
     assert any("at least two" in i.value for i in ok(at).info)
     at.multiselect(key="cmp_runs").set_value([1, 3]).run()
-    diff = charts(ok(at))[3]
+    diff = charts(ok(at))["cmp_difference"]
     assert diff["data"][0]["zmid"] == 0 and "#1 relu3 / #3 relu4" in diff["layout"]["title"]["text"]
     at.selectbox(key="cmp_diff_a").set_value(3).run()
-    assert "#3 relu4 / #3 relu4" in charts(ok(at))[3]["layout"]["title"]["text"]
+    assert "#3 relu4 / #3 relu4" in charts(ok(at))["cmp_difference"]["layout"]["title"]["text"]
 
 
 def test_compare_needs_two_runs(home):
