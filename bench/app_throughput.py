@@ -132,7 +132,9 @@ def inproc_round(spec, poll_seconds: float) -> dict:
     from labcore.diagnose import diagnose
     from labcore.jobs import JobManager
 
-    m = JobManager(max_workers=1)
+    from ui.state import SNAPSHOT_SECONDS
+
+    m = JobManager(max_workers=1, snapshot_seconds=SNAPSHOT_SECONDS)  # as the app's manager
     job = m.submit(spec)
     polls, busy = 0, 0.0
     while not job.done:

@@ -151,6 +151,15 @@ def _views():
     return jobs, views, tags, runs, ver, rev
 
 
+def _per_run(name: str, views, tags, ver, rev, streaming: bool, build) -> None:
+    """One chart per run, side by side (A | B): ``build(view, tag)`` makes run ``tag``'s figure."""
+    cols = st.columns(len(views))
+    for i, (v, tag) in enumerate(zip(views, tags)):
+        with cols[i]:
+            widgets.cached_chart(f"{name}{i}", ver, lambda v=v, tag=tag: build(v, tag), key=f"lab_chart_{name}{i}",
+                                 live=streaming, rev=rev)
+
+
 def _status(views, tags) -> None:
     L, two = _L, len(views) > 1
     for v, tag in zip(views, tags):
@@ -199,12 +208,9 @@ def _live() -> None:
             live=streaming, rev=rev, priority=True)
     with right:
         zr = plots.heat_range([v.metrics for v in views]) if two else None
-        cols = st.columns(len(views))
-        for i, (v, tag) in enumerate(zip(views, tags)):
-            with cols[i]:
-                widgets.cached_chart(f"heat{i}", ver, lambda v=v, tag=tag: plots.grad_heatmap(
-                    v.metrics, labels=labels, zrange=zr, title=f"{tag} · {L('chart.heatmap_short')}" if two
-                    else L("chart.heatmap"), raw=True), key=f"lab_chart_heat{i}", live=streaming, rev=rev)
+        _per_run("heat", views, tags, ver, rev, streaming, lambda v, tag: plots.grad_heatmap(
+            v.metrics, labels=labels, zrange=zr, raw=True,
+            title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")))
     widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=330, raw=True),
                          key="lab_chart_loss", live=streaming, rev=rev)
     if ss.get("lab_polling") and not any(v.active for v in views):
@@ -231,12 +237,8 @@ def _live_more() -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{L('chart.update')}**")
-        cols = st.columns(len(views))
-        for i, (v, tag) in enumerate(zip(views, tags)):
-            with cols[i]:
-                widgets.cached_chart(f"upd{i}", ver, lambda v=v, tag=tag: plots.update_ratio(
-                    v.metrics, labels=labels, title=tag if two else None, height=380, raw=True),
-                    key=f"lab_chart_update{i}", live=streaming, rev=rev)
+        _per_run("update", views, tags, ver, rev, streaming, lambda v, tag: plots.update_ratio(
+            v.metrics, labels=labels, title=tag if two else None, height=380, raw=True))
     with right:
         st.markdown(f"**{L('chart.acts')}**")
         widgets.cached_chart("acts", ver, lambda: plots.activation_stats(runs, labels=labels, height=380, raw=True),
@@ -245,12 +247,8 @@ def _live_more() -> None:
     if any(v.extras.get("boundary") for v in views):
         with left:
             st.markdown(f"**{L('chart.boundary')}**")
-            cols = st.columns(len(views))
-            for i, (v, tag) in enumerate(zip(views, tags)):
-                with cols[i]:
-                    widgets.cached_chart(f"bnd{i}", ver, lambda v=v, tag=tag: plots.decision_boundary(
-                        v.extras.get("boundary"), labels=labels, title=tag if two else None,
-                        height=320, raw=True), key=f"lab_chart_boundary{i}", live=streaming, rev=rev)
+            _per_run("boundary", views, tags, ver, rev, streaming, lambda v, tag: plots.decision_boundary(
+                v.extras.get("boundary"), labels=labels, title=tag if two else None, height=320, raw=True))
     with right:
         st.markdown(f"**{L('chart.hist')}**")
         layers = list(views[0].metrics.layers)

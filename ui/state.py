@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 LANG, SEED, DEVICE = "app_lang", "app_seed", "app_device"
 LAYER_COLS = ("width", "activation", "norm", "skip")  # columns of the per-layer table
+# The boundary and histograms are redrawn every few seconds while a run trains (ui/lab_live.py):
+# a snapshot (a few forward passes, on the training thread) more often than this is wasted work.
+SNAPSHOT_SECONDS = 2.0
 
 
 # ----------------------------------------------------------------------------- app-wide
@@ -106,7 +109,8 @@ def manager() -> JobManager:
     """The process-wide job manager (thread-safe; the one cached object pages may mutate)."""
     m = JobManager(max_workers=int(os.environ.get("LAB_MAX_JOBS", "2")), sink_factory=_store_sink,
                    heartbeat_timeout=float(os.environ.get("LAB_JOB_TIMEOUT", "120")),
-                   owner_alive=_session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")))
+                   owner_alive=_session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")),
+                   snapshot_seconds=SNAPSHOT_SECONDS)
     threading.Thread(target=_warm_up, name="lab-warmup", daemon=True).start()
     return m
 
