@@ -27,7 +27,7 @@ PAGES = [
     ("pages/models.py", "nav.models", ":material/layers:", False),
 ]
 
-st.set_page_config(page_title="Gradient Flow Lab", page_icon=":material/waves:", layout="wide")
+st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide")
 state.init_app()
 lang = state.lang()
 

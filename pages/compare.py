@@ -15,6 +15,8 @@ from labcore.store import StoreError
 from ui import state, widgets
 from ui.i18n import t
 
+state.ensure_router()  # a first request straight to this page still gets the sidebar
+
 MAX_RUNS = 6
 lang = state.lang()
 ss = st.session_state

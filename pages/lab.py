@@ -21,6 +21,8 @@ from labcore.twins import VARIANTS
 from ui import lab_live, state, widgets
 from ui.i18n import t
 
+state.ensure_router()  # a first request straight to this page still gets the sidebar
+
 lang = state.lang()
 ss = st.session_state
 

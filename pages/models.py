@@ -21,6 +21,8 @@ from ui import state, widgets
 from ui.models_state import model_jobs
 from ui.i18n import t
 
+state.ensure_router()  # a first request straight to this page still gets the sidebar
+
 POLL_SECONDS = 1.0
 ss = st.session_state
 lang = state.lang()

@@ -22,6 +22,8 @@ from labcore.store_cli import export_bytes
 from ui import state, widgets
 from ui.i18n import t
 
+state.ensure_router()  # a first request straight to this page still gets the sidebar
+
 TRASH_KEEP_SECONDS = 3600  # a deleted run can be undone this long (while its page is open)
 lang = state.lang()
 ss = st.session_state

@@ -99,3 +99,24 @@ def test_closing_the_tab_stops_its_job(browser_and_url):
             assert time.monotonic() < deadline, f"the job kept running after the tab closed: {runs}"
             time.sleep(0.5)
         assert runs[-1]["steps"] < 1_000_000
+
+
+@pytest.mark.parametrize("path", ["runs", "compare"])
+def test_a_page_opened_first_on_a_fresh_server_still_has_the_sidebar(path):
+    """A shared link to another page, opened before anyone opened the Lab: same sidebar and menu.
+
+    Without ui.state.ensure_router, Streamlit's old ``pages/`` mode ran the page file alone: no
+    language or seed controls, and an automatic menu listing 'app', 'lab', 'runs'...
+    """
+    require_browser()
+    with streamlit_server() as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/{path}?lang=fr")
+        page.wait_for_selector("h1")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.get_by_text("Langue").wait_for()  # the router's sidebar, in the link's language
+        nav = sidebar.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Labo" in nav and "app" not in nav.split(), nav  # the router's menu, not pages/ auto-discovery
+        assert page.url.rstrip("/").endswith(f"/{path}?lang=fr"), page.url  # still on the linked page
+        screenshot(page, f"first-request-{path}.png")

@@ -115,6 +115,25 @@ def manager() -> JobManager:
     return m
 
 
+def ensure_router() -> None:
+    """Make a page that the server's very first request opened directly go through app.py.
+
+    Streamlit decides once per process how to run scripts: while no script has called
+    ``st.navigation`` yet and a ``pages/`` folder exists, it runs the requested page file on its
+    own (the old multipage mode), so a link such as ``/runs`` opened first on a fresh server showed
+    the page without the shared sidebar, under an automatic menu. Every page calls this first: in
+    that mode it switches Streamlit to ``st.navigation`` and reruns, and app.py then routes to the
+    same page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without this internal: nothing to fix
+        return
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def heartbeat() -> None:
     manager().heartbeat(owner_id())
 
@@ -269,5 +288,5 @@ def control_values() -> dict:
     return {k: ss.get(k) for k in keys}
 
 
-__all__ = ["apply_spec", "control_values", "controls_to_spec", "heartbeat", "init_app", "lang",
+__all__ = ["apply_spec", "control_values", "controls_to_spec", "ensure_router", "heartbeat", "init_app", "lang",
            "manager", "owner_id", "request_sidebar", "run_store", "spec_to_controls"]
