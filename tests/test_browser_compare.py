@@ -87,8 +87,6 @@ def test_kill_9_the_app_mid_run_then_compare_three_runs(tmp_path):
     assert [runs[i]["status"] for i in (1, 2, 3)] == ["finished"] * 3
     assert runs[4]["status"] == "interrupted" and runs[4]["steps"] >= 30
     with streamlit_server(lab_home=str(home)) as url, chromium() as browser:
-        # The app's first run registers its pages (st.navigation); a fresh server asked for
-        # /runs first would serve the bare page without the app's sidebar.
         page = new_page(browser, url, height=1400)
         page.goto(f"{url}/runs")
         page.wait_for_selector("text=4 of 4 runs")
@@ -114,8 +112,15 @@ def test_kill_9_the_app_mid_run_then_compare_three_runs(tmp_path):
         page.wait_for_function(f"() => ({PROFILE_NAMES_JS})().every(n => n.endsWith('step 1'))",
                                timeout=60_000)
         wait_idle(page, 90_000)
-        shapes = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                               ".flatMap(el => ((el.layout || {}).shapes || []).map(s => s.x0))")
+        # Each chart is redrawn in place in its own animation frame: wait for the last of them.
+        shapes_js = ("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                     ".flatMap(el => ((el.layout || {}).shapes || []).map(s => s.x0))")
+        try:
+            page.wait_for_function(f"() => {{ const s = ({shapes_js})(); return s.length && s.every(x => x === 1); }}",
+                                   timeout=30_000)
+        except Exception:
+            pass  # the assertion below shows what the charts mark
+        shapes = page.evaluate(shapes_js)
         assert shapes and set(shapes) == {1}  # every chart marks the same step
         path = screenshot(page, "compare_three_runs.png")
         assert path.stat().st_size > 10_000

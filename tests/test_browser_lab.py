@@ -41,10 +41,11 @@ def test_train_watch_the_charts_change_then_stop(browser_and_url):
     page.wait_for_function(f"() => ({DEPTH_STEP_JS})() !== null", timeout=60_000)
     first = page.evaluate(DEPTH_STEP_JS)
     page.wait_for_function(f"() => ({DEPTH_STEP_JS})() > {first}", timeout=60_000)  # the chart changes
-    assert page.locator("text=Layer × step").count() >= 1
-    heat = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                         ".some(el => (el.data || []).some(t => t.type === 'heatmap' && t.colorscale))")
-    assert heat
+    heat_js = ("() => [...document.querySelectorAll('.js-plotly-plot')].some(el => "
+               "(el.data || []).some(t => t.type === 'heatmap' && t.colorscale) && "
+               "(((el.layout || {}).title || {}).text || '').includes('Layer × step'))")
+    page.wait_for_function(heat_js, timeout=30_000)  # the heatmap, titled, drawn in its own frame
+    assert page.evaluate(heat_js)
     assert page.get_by_text(re.compile("Vanishing gradients")).count() >= 1
     page.get_by_role("button", name="Stop").click()
     page.wait_for_function("() => /· stopped ·/.test(document.body.innerText)", timeout=60_000)
@@ -102,14 +103,14 @@ def test_closing_the_tab_stops_its_job(browser_and_url):
 
 
 @pytest.mark.parametrize("path", ["runs", "compare"])
-def test_a_page_opened_first_on_a_fresh_server_still_has_the_sidebar(path):
+def test_a_page_opened_first_on_a_fresh_server_still_has_the_sidebar(browser_and_url, path):
     """A shared link to another page, opened before anyone opened the Lab: same sidebar and menu.
 
     Without ui.state.ensure_router, Streamlit's old ``pages/`` mode ran the page file alone: no
     language or seed controls, and an automatic menu listing 'app', 'lab', 'runs'...
     """
-    require_browser()
-    with streamlit_server() as url, chromium() as browser:
+    browser, _ = browser_and_url
+    with streamlit_server() as url:  # a fresh server: no session has run app.py yet
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(60_000)
         page.goto(f"{url}/{path}?lang=fr")
@@ -120,3 +121,4 @@ def test_a_page_opened_first_on_a_fresh_server_still_has_the_sidebar(path):
         assert "Labo" in nav and "app" not in nav.split(), nav  # the router's menu, not pages/ auto-discovery
         assert page.url.rstrip("/").endswith(f"/{path}?lang=fr"), page.url  # still on the linked page
         screenshot(page, f"first-request-{path}.png")
+        page.close()

@@ -65,20 +65,29 @@ function message(div, text) {
 // new data queue up, oldest first, and a graph's queued data is replaced by newer data (the newest
 // wins). So on a slow machine the charts refresh less often instead of starving the page and,
 // when the browser shares the CPU with training, the training thread. Two kinds skip the wait:
-// the priority graph (the Lab's gradient-vs-depth chart, drawn at every refresh) and figures that
-// do not stream (a finished run, a static chart), which are drawn at once.
+// the priority graph (the Lab's gradient-vs-depth chart, drawn at every refresh), a graph's first
+// drawing (right after Train every chart appears at once) and figures that do not stream (a
+// finished run, a static chart).
 const SHARE = 0.2;
 const Q = (window.__gflQueue = window.__gflQueue || { waiting: [], timer: 0, frame: 0, next: 0 });
 
 function urgent(div) {
   const n = div.__gfl.next;
-  return !n || !n.live || n.priority;
+  return !n || !n.live || n.priority || !div.data; // a graph's first drawing does not wait either
+}
+
+// Queue order: the priority graph, then other urgent ones, then the budgeted ones, each in order
+// of arrival.
+function rank(div) {
+  const n = div.__gfl.next;
+  return n && n.priority ? 0 : urgent(div) ? 1 : 2;
 }
 
 function schedule(Plotly, div, state) {
   if (!Q.waiting.includes(div)) {
-    if (urgent(div)) Q.waiting.unshift(div);
-    else Q.waiting.push(div);
+    const r = rank(div);
+    const i = Q.waiting.findIndex((d) => rank(d) > r);
+    Q.waiting.splice(i < 0 ? Q.waiting.length : i, 0, div);
   }
   if (urgent(div) && Q.timer) { // do not sit out another graph's budget wait
     clearTimeout(Q.timer);
