@@ -101,8 +101,8 @@ def _pin(match: str, cpus: set[int]) -> None:
 class CpuMeter:
     """CPU time used by the browser's processes and by the app server while a round runs."""
 
-    def __init__(self, server_match: str):
-        self.server_match = server_match
+    def __init__(self, port: str):
+        self.server_match = f"--server.port {port}"  # the server's command line (tests/browser.py)
 
     def start(self) -> None:
         self.t0 = time.perf_counter()
@@ -112,9 +112,13 @@ class CpuMeter:
     def stop(self) -> dict:
         wall = time.perf_counter() - self.t0
         b1, s1 = _cpu_seconds(_procs("chromium")), _cpu_seconds(_procs(self.server_match))
-        used = lambda a, b: sum(v - a.get(k, 0.0) for k, v in b.items())  # noqa: E731
-        return {"browser_cores": round(used(self.b0, b1) / wall, 2),
-                "server_cores": round(used(self.s0, s1) / wall, 2)}
+        return {"browser_cores": round(_used(self.b0, b1) / wall, 2),
+                "server_cores": round(_used(self.s0, s1) / wall, 2)}
+
+
+def _used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two readings (a process that started in between counts from 0)."""
+    return sum(v - before.get(k, 0.0) for k, v in after.items())
 
 
 def headless(spec) -> float:
@@ -168,9 +172,9 @@ def app_round(browser, url: str, spec, watch: bool = True, split: bool = False) 
     page.wait_for_function(READY_JS, polling=50, timeout=60_000)
     page_ready = time.perf_counter() - t_open
     time.sleep(0.5)
-    meter = CpuMeter(url.rsplit(":", 1)[1])  # the server's command line holds its port
     if watch:
         page.evaluate(WATCH_JS)
+        meter = CpuMeter(url.rsplit(":", 1)[1])
         meter.start()
     t0 = time.perf_counter()
     page.get_by_role("button", name="Train").click()

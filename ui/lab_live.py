@@ -207,13 +207,14 @@ def _live() -> None:
             runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), key="lab_chart_depth",
             live=streaming, rev=rev, priority=True)
     with right:
-        zr = plots.heat_range([v.metrics for v in views]) if two else None
+        # Twins share one colour range; computed only when a heatmap is rebuilt (new data).
+        zr = (lambda: plots.heat_range([v.metrics for v in views])) if two else (lambda: None)
         _per_run("heat", views, tags, ver, rev, streaming, lambda v, tag: plots.grad_heatmap(
-            v.metrics, labels=labels, zrange=zr, raw=True,
+            v.metrics, labels=labels, zrange=zr(), raw=True,
             title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")))
     widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=330, raw=True),
                          key="lab_chart_loss", live=streaming, rev=rev)
-    if ss.get("lab_polling") and not any(v.active for v in views):
+    if ss.get("lab_polling") and not streaming:
         ss["lab_polling"] = False
         st.rerun()  # a full rerun: buttons update and polling stops
 

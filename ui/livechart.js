@@ -83,8 +83,12 @@ function rank(div) {
   return n && n.priority ? 0 : urgent(div) ? 1 : 2;
 }
 
-function schedule(Plotly, div, state) {
-  if (!Q.waiting.includes(div)) {
+function schedule(Plotly, div) {
+  const at = Q.waiting.indexOf(div);
+  // A graph already waiting keeps its place, unless its new data no longer waits for the budget
+  // (e.g. the final figure of a finished run): then it moves up to its new rank.
+  if (at >= 0 && urgent(div)) Q.waiting.splice(at, 1);
+  if (at < 0 || urgent(div)) {
     const r = rank(div);
     const i = Q.waiting.findIndex((d) => rank(d) > r);
     Q.waiting.splice(i < 0 ? Q.waiting.length : i, 0, div);
@@ -156,8 +160,6 @@ export default function (component) {
     window.__gflMounts = (window.__gflMounts || 0) + 1;
   }
   window.__gflCalls = (window.__gflCalls || 0) + 1;
-  const calls = (window.__gflArrivals = window.__gflArrivals || {});
-  calls[data.name] = (calls[data.name] || 0) + 1;
   const height = data.height;
   if (height) {
     // A fixed box with CSS containment: the graph's redraws (and plotly's text measurements)
@@ -166,19 +168,20 @@ export default function (component) {
     div.style.contain = "strict";
   }
   const state = (div.__gfl = div.__gfl || { next: null, observer: null });
-  if (data.fig === state.shown && data.rev === state.rev) return; // nothing new to draw
-  state.next = { fig: data.fig, config: data.config || {}, rev: data.rev || "", name: data.name,
-                 live: !!data.live, priority: !!data.priority };
-  loadPlotly(data.src).then(
-    (Plotly) => schedule(Plotly, div, state),
-    (err) => message(div, String(err)),
-  );
-  // Called before every update and on unmount: only a removed graph is torn down.
-  return () => setTimeout(() => {
+  // Streamlit calls this before every update and on unmount: only a removed graph is torn down.
+  const cleanup = () => setTimeout(() => {
     if (div.isConnected) return;
     if (state.observer) state.observer.disconnect();
     const i = Q.waiting.indexOf(div);
     if (i >= 0) Q.waiting.splice(i, 1);
     if (window.Plotly) window.Plotly.purge(div);
   }, 0);
+  if (data.fig === state.shown && data.rev === state.rev) return cleanup; // nothing new to draw
+  state.next = { fig: data.fig, config: data.config || {}, rev: data.rev || "", name: data.name,
+                 live: !!data.live, priority: !!data.priority };
+  loadPlotly(data.src).then(
+    (Plotly) => schedule(Plotly, div),
+    (err) => message(div, String(err)),
+  );
+  return cleanup;
 }

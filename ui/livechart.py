@@ -72,7 +72,8 @@ def live_chart(fig_json: str, key: str, config: dict, rev: str = "", height: int
     ``rev`` names what the chart shows (e.g. the run): while it stays the same, the user's zoom
     survives updates; ``height`` (px, the figure's) reserves the space before plotly.js has
     loaded. ``live`` charts (streaming while a run trains) share a redraw budget in the browser,
-    and a ``priority`` one among them is redrawn first; other charts are drawn at once. Returns False when live charts are unavailable (the caller falls back).
+    and a ``priority`` one among them is redrawn first; other charts are drawn at once. Returns
+    False when live charts are unavailable (the caller falls back).
     """
     src = plotly_src()
     if src is None:

@@ -31,22 +31,21 @@ class _Prebuilt(go.Figure):
 
 
 class _Chart:
-    """A chart ready to send: the spec and, made once, its JSON."""
+    """A chart ready to send: the spec as a plain dict and, made once, its JSON."""
 
     __slots__ = ("spec", "_json")
 
     def __init__(self, spec: dict | go.Figure):
-        self.spec, self._json = spec, None
+        self.spec = spec.to_dict() if isinstance(spec, go.Figure) else spec
+        self._json = None
 
     def height(self) -> int | None:
-        spec = self.spec.to_dict() if isinstance(self.spec, go.Figure) else self.spec
-        h = spec.get("layout", {}).get("height")
+        h = self.spec.get("layout", {}).get("height")
         return int(h) if isinstance(h, (int, float)) else None
 
     def json(self) -> str:
         if self._json is None:
-            spec = self.spec.to_dict() if isinstance(self.spec, go.Figure) else self.spec
-            self._json = pio.to_json(spec, validate=False)  # numpy arrays, NaN -> null
+            self._json = pio.to_json(self.spec, validate=False)  # numpy arrays, NaN -> null
         return self._json
 
 
@@ -64,7 +63,7 @@ def chart(spec: dict | go.Figure | _Chart, key: str, live: bool = False, rev="",
     if livechart.live_chart(c.json(), key, config, rev=rev, height=c.height(), priority=priority,
                             live=live):
         return
-    fig = c.spec if isinstance(c.spec, go.Figure) else _Prebuilt(c.spec)
+    fig = _Prebuilt(c.spec)
     if live:
         config["displayModeBar"] = False
     st.plotly_chart(fig, key=key, config=config)
