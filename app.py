@@ -11,9 +11,9 @@ from pathlib import Path
 import streamlit as st
 
 import ui.strings_app  # noqa: F401  (registers the app's strings)
-from labcore.device import device_label, resolve_device
-from labcore.registry import DEVICES
-from labcore.spec import SpecError
+from labcore.train.device import device_label, resolve_device
+from labcore.spec.choices import DEVICES
+from labcore.spec.mlp import SpecError
 from ui import state
 from ui.i18n import LANGUAGES, t
 

@@ -39,9 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from labcore.codec import to_url  # noqa: E402
+from labcore.spec.codec import to_url  # noqa: E402
 from labcore.presets import load_preset  # noqa: E402
-from labcore.train import Trainer  # noqa: E402
+from labcore.train.mlp import Trainer  # noqa: E402
 from tests.browser import browser_missing_reason, chromium, new_page, streamlit_server  # noqa: E402
 
 # Collects, in the page, every change of the newest step drawn in the gradient-vs-depth chart.
@@ -132,9 +132,9 @@ def inproc_round(spec, poll_seconds: float) -> dict:
     """The job runner plus a simulated page: everything the Lab fragment computes per poll."""
     import plotly.io as pio
 
-    from labcore import plots
-    from labcore.diagnose import diagnose
-    from labcore.jobs import JobManager
+    from labcore.figures import plots
+    from labcore.figures.diagnose import diagnose
+    from labcore.train.jobs import JobManager
 
     from ui.state import SNAPSHOT_SECONDS
 

@@ -6,7 +6,7 @@ random horizontal flip), same thread count. Only the input pipeline differs:
 
 * ``device``: the lab's path — the whole normalised set on the device, a batch is an index
   gather from a device-side permutation, augmentation is a few batched device ops
-  (:class:`labcore.images.Augment`);
+  (:class:`labcore.data.images.Augment`);
 * ``dataloader``: the standard torchvision recipe — a ``Dataset`` of uint8 images whose
   ``__getitem__`` applies ``RandomCrop(8, padding=1)``, ``RandomHorizontalFlip``, ``ToTensor``,
   ``Normalize`` per sample to a PIL image (what ``torchvision.datasets.CIFAR10`` + the usual
@@ -32,17 +32,17 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from labcore.data import BatchStream  # noqa: E402
-from labcore.images import Augment, image_arrays, load_images  # noqa: E402
-from labcore.models.zoo import build_model  # noqa: E402
-from labcore.registry import OPTIMIZERS  # noqa: E402
+from labcore.data.tensors import BatchStream  # noqa: E402
+from labcore.data.images import Augment, image_arrays, load_images  # noqa: E402
+from labcore.nets.zoo import build_model  # noqa: E402
+from labcore.nets.registry import OPTIMIZER_FNS  # noqa: E402
 
 BATCH = 128
 
 
 def make_model(device):
     model = build_model("resnet20", (1, 8, 8), 10, seed=0).to(device)
-    opt = OPTIMIZERS["momentum"](model.parameters(), 0.1, 0.9, 1e-4, device)
+    opt = OPTIMIZER_FNS["momentum"](model.parameters(), 0.1, 0.9, 1e-4, device)
     return model, opt
 
 

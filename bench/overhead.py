@@ -27,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from labcore.data import BatchStream  # noqa: E402
-from labcore.edit import override  # noqa: E402
-from labcore.models import build_mlp  # noqa: E402
+from labcore.data.tensors import BatchStream  # noqa: E402
+from labcore.spec.edit import override  # noqa: E402
+from labcore.nets import build_mlp  # noqa: E402
 from labcore.presets import load_preset  # noqa: E402
-from labcore.registry import OPTIMIZERS  # noqa: E402
-from labcore.syncs import SyncCounter  # noqa: E402
-from labcore.train import Trainer  # noqa: E402
+from labcore.nets.registry import OPTIMIZER_FNS  # noqa: E402
+from labcore.train.syncs import SyncCounter  # noqa: E402
+from labcore.train.mlp import Trainer  # noqa: E402
 
 
 def _sync(device):
@@ -55,7 +55,7 @@ class BareLoop:
             self.model, self.opt, self.batches = share.model, share.opt, share.batches
         else:
             self.model = build_mlp(spec.net, data.in_dim, data.n_classes, seed=t.seed).to(device)
-            self.opt = OPTIMIZERS[t.optimizer](self.model.parameters(), t.lr, t.momentum, t.weight_decay, device)
+            self.opt = OPTIMIZER_FNS[t.optimizer](self.model.parameters(), t.lr, t.momentum, t.weight_decay, device)
             self.batches = BatchStream(len(data.y_train), t.batch_size, t.seed, device)
         self.data, self.log_items = data, log_items
         self.weights = [(n, p) for n, p in self.model.named_parameters() if "bias" not in n]

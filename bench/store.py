@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from labcore.edit import override  # noqa: E402
-from labcore.metrics import LAYER_METRICS, MetricsChunk  # noqa: E402
+from labcore.spec.edit import override  # noqa: E402
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk  # noqa: E402
 from labcore.presets import load_preset  # noqa: E402
-from labcore.sinks import NullSink  # noqa: E402
-from labcore.store import RunStore  # noqa: E402
-from labcore.train import Trainer  # noqa: E402
+from labcore.core.sinks import NullSink  # noqa: E402
+from labcore.store.db import RunStore  # noqa: E402
+from labcore.train.mlp import Trainer  # noqa: E402
 
 
 class TimedSink:

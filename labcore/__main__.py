@@ -1,6 +1,4 @@
 """``python -m labcore ...``: see :mod:`labcore.cli`."""
-import sys
+from labcore.cli import console
 
-from .cli import main
-
-sys.exit(main())
+console()

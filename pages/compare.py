@@ -2,7 +2,7 @@
 
 Gradient norm against depth overlaid at the chosen step, loss/accuracy overlaid, layer x step
 heatmaps side by side plus the difference of two, with runs of different depths aligned by
-relative depth (or by layer number). Thin: the store loads, labcore.compare_plots draws.
+relative depth (or by layer number). Thin: the store loads, labcore.figures.compare draws.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import streamlit as st
 
 import ui.strings_compare  # noqa: F401
 import ui.strings_runs  # noqa: F401  (status names)
-from labcore import compare_plots as cp
-from labcore.store import StoreError
+from labcore.figures import compare as cp
+from labcore.store.db import StoreError
 from ui import state, widgets
 from ui.i18n import t
 

@@ -1,6 +1,6 @@
 """The Lab (home page): stack layers, press Train, watch the gradients flow.
 
-Thin by design: widgets -> ui.state builds the RunSpec -> labcore.jobs trains it in the
+Thin by design: widgets -> ui.state builds the RunSpec -> labcore.train.jobs trains it in the
 background -> the run panel (ui/lab_live.py, a fragment) polls the job and draws it.
 """
 from __future__ import annotations
@@ -10,14 +10,14 @@ import pandas as pd
 import streamlit as st
 
 import ui.strings_lab  # noqa: F401  (registers the page's strings)
-from labcore import plots
-from labcore.codec import from_url, to_url
-from labcore.data import load_arrays
-from labcore.datasets import DATASETS
+from labcore.figures import plots
+from labcore.spec.codec import from_url, to_url
+from labcore.data.tensors import load_arrays
+from labcore.data.datasets import DATASETS
 from labcore.presets import list_presets
-from labcore.registry import ACTIVATIONS, INITS, NORMS, OPTIMIZERS, SKIPS
-from labcore.spec import MAX_WIDTH, SpecError
-from labcore.twins import VARIANTS
+from labcore.spec.choices import ACTIVATIONS, INITS, NORMS, OPTIMIZERS, SKIPS
+from labcore.spec.mlp import MAX_WIDTH, SpecError
+from labcore.spec.twins import VARIANTS
 from ui import lab_live, state, widgets
 from ui.i18n import t
 

@@ -1,8 +1,8 @@
 """Models page: the degradation experiment (plain vs ResNet, He et al. 2016) and single full-model runs.
 
-Widgets -> ModelRunSpec (validated) -> ModelJobManager (the job queue; the experiment's runs are
+Widgets -> ModelRunSpec (validated) -> JobManager (the job queue; the experiment's runs are
 one batch, trained in lockstep on one worker) -> a polling fragment reads each job's view ->
-labcore.model_plots / labcore.plots draw it. Nothing here trains or computes statistics.
+labcore.figures.models / labcore.figures.plots draw it. Nothing here trains or computes statistics.
 """
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ import streamlit as st
 
 import ui.strings_lab  # noqa: F401  (status words shared with the Lab)
 import ui.strings_models  # noqa: F401  (registers the page's strings)
-from labcore import model_plots, plots
-from labcore.images import IMAGE_DATASETS, UPSAMPLE_SIZES, download, is_available, torchvision_root
-from labcore.model_spec import NORM_CHOICES, ModelRunSpec, degradation_spec
-from labcore.models.cifar_resnet import CIFAR_DEPTHS
-from labcore.models.zoo import MODELS
-from labcore.registry import INITS
-from labcore.spec import SpecError
+from labcore.figures import models as model_plots
+from labcore.figures import plots
+from labcore.data.images import IMAGE_DATASETS, UPSAMPLE_SIZES, download, is_available, torchvision_root
+from labcore.spec.model import NORM_CHOICES, ModelRunSpec, degradation_spec
+from labcore.nets.cifar_resnet import CIFAR_DEPTHS
+from labcore.nets.zoo import MODELS
+from labcore.core.status import RUNNING_OR_WAITING
+from labcore.spec.choices import INITS
+from labcore.spec.mlp import SpecError
 from ui import state, widgets
 from ui.models_state import model_jobs
 from ui.i18n import t
@@ -186,7 +188,7 @@ with tab_deg:
             ss["models_deg_polling"] = False
             st.rerun()
 
-    active = any(j.status in ("queued", "starting", "running") for j in _jobs("models_deg_jobs"))
+    active = any(j.status in RUNNING_OR_WAITING for j in _jobs("models_deg_jobs"))
     ss["models_deg_polling"] = active
     st.fragment(_live_degradation, run_every=POLL_SECONDS if active else None)()
 
@@ -238,6 +240,6 @@ with tab_one:
             ss["models_one_polling"] = False
             st.rerun()
 
-    active1 = any(j.status in ("queued", "starting", "running") for j in _jobs("models_one_jobs"))
+    active1 = any(j.status in RUNNING_OR_WAITING for j in _jobs("models_one_jobs"))
     ss["models_one_polling"] = active1
     st.fragment(_live_single, run_every=POLL_SECONDS if active1 else None)()

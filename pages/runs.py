@@ -1,7 +1,7 @@
 """Runs: the history of every stored run. Filter, rename, tag, delete (with undo), export, import.
 
-Thin by design: the store (labcore.store) does the reading and writing, labcore.diagnose the
-sentence, labcore.store_cli the export bytes. Session state holds only UI choices: the picked
+Thin by design: the store (labcore.store.db) does the reading and writing, labcore.figures.diagnose the
+sentence, labcore.cli.runs the export bytes. Session state holds only UI choices: the picked
 run, a pending delete confirmation and this session's undo list.
 """
 from __future__ import annotations
@@ -14,11 +14,12 @@ import streamlit as st
 
 import ui.strings_lab  # noqa: F401  (the diagnosis sentences)
 import ui.strings_runs  # noqa: F401
-from labcore.codec import MAX_TEXT_BYTES, from_json, from_toml, to_url
-from labcore.diagnose import diagnose
-from labcore.spec import SpecError
-from labcore.store import STATUSES, RunStore, StoreError, move_aside
-from labcore.store_cli import export_bytes
+from labcore.spec.codec import MAX_TEXT_BYTES, from_json, from_toml, to_url
+from labcore.core.status import Status
+from labcore.figures.diagnose import diagnose
+from labcore.spec.mlp import SpecError
+from labcore.store.db import STATUSES, RunStore, StoreError, move_aside
+from labcore.cli.runs import export_bytes
 from ui import state, widgets
 from ui.i18n import t
 
@@ -71,7 +72,7 @@ def _diagnosis(path: str, run_id: int, steps: int, status: str, first_bad: int |
         m = store.tail_metrics(run_id)
     except (StoreError, KeyError):
         return None
-    return diagnose(m, status=status if status in ("failed", "diverged") else None,
+    return diagnose(m, status=status if status in (Status.FAILED, Status.DIVERGED) else None,
                     first_bad_step=first_bad, error=error)
 
 

@@ -11,4 +11,6 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 python3 -m pip install -q -r requirements-test.txt
+# The layering of labcore (pyproject.toml's import contracts): fails the run when broken.
+lint-imports --no-cache
 python3 -m pytest "$@"

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labcore.codec import from_url, to_url
-from labcore.spec import DataSpec, NetSpec, RunSpec, TrainSpec
+from labcore.spec.codec import from_url, to_url
+from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
 from tests.charts import chart_specs
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

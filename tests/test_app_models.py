@@ -37,7 +37,7 @@ def _by_key(widgets, key):
 
 def _wait_done(at, key: str, timeout: float = 240.0):
     """Wait until the jobs of ``key`` are done (AppTest does not tick fragments), return them."""
-    from labcore.jobs import DONE
+    from labcore.core.status import TERMINAL as DONE
     from ui.models_state import model_jobs
 
     start = time.time()

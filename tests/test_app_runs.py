@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labcore.codec import from_url, to_json, to_toml
-from labcore.compare_plots import depth_axis, row_at, step_bounds
-from labcore.edit import override
+from labcore.spec.codec import from_url, to_json, to_toml
+from labcore.figures.compare import depth_axis, row_at, step_bounds
+from labcore.spec.edit import override
 from labcore.presets import load_preset
-from labcore.sinks import train_into
-from labcore.store import SCHEMA_VERSION, RunStore
-from labcore.store_cli import export_bytes
-from labcore.train import Trainer
+from labcore.core.sinks import train_into
+from labcore.store.db import SCHEMA_VERSION, RunStore
+from labcore.cli.runs import export_bytes
+from labcore.train.mlp import Trainer
 from tests.charts import chart_specs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -267,7 +267,7 @@ def test_alignment_helpers():
     assert list(depth_axis(3, "relative")) == [0, 0.5, 1] and list(depth_axis(3, "absolute")) == [1, 2, 3]
     with pytest.raises(ValueError):
         depth_axis(3, "sideways")
-    from labcore.metrics import MetricsChunk
+    from labcore.core.metrics import MetricsChunk
     import numpy as np
     m = MetricsChunk(["h1", "out"], np.array([1, 5, 10]), np.zeros(3), np.zeros(3), np.ones((3, 8, 2)))
     assert (row_at(m, 0), row_at(m, 5), row_at(m, 7), row_at(m, 99)) == (0, 1, 1, 2)

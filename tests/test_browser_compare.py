@@ -13,12 +13,12 @@ from dataclasses import replace
 
 import pytest
 
-from labcore.codec import to_url
-from labcore.edit import override
+from labcore.spec.codec import to_url
+from labcore.spec.edit import override
 from labcore.presets import load_preset
-from labcore.sinks import train_into
-from labcore.store import RunStore
-from labcore.train import Trainer
+from labcore.core.sinks import train_into
+from labcore.store.db import RunStore
+from labcore.train.mlp import Trainer
 from tests.browser import chromium, new_page, require_browser, screenshot, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from labcore.codec import to_url
+from labcore.spec.codec import to_url
 from labcore.presets import load_preset
 from tests.browser import chromium, new_page, require_browser, screenshot, streamlit_server
 
@@ -84,7 +84,7 @@ def test_closing_the_tab_stops_its_job(browser_and_url):
     import time
     from pathlib import Path
 
-    store_mod = pytest.importorskip("labcore.store", reason="the run store (issue 4) is not in this tree")
+    from labcore.store import db as store_mod
     home = tempfile.mkdtemp(prefix="lab-home-close-")
     with streamlit_server(lab_home=home, env={"LAB_JOB_GONE_GRACE": "1"}) as url:
         page = new_page(browser, f"{url}/?spec={spec_code(1_000_000)}")

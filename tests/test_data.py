@@ -2,9 +2,9 @@
 import numpy as np
 import torch
 
-from labcore import datasets
-from labcore.data import BatchStream, load_arrays, load_data
-from labcore.spec import DataSpec
+from labcore.data import datasets
+from labcore.data.tensors import BatchStream, load_arrays, load_data
+from labcore.spec.mlp import DataSpec
 
 
 def test_synthetic_sets_are_seeded_and_split():

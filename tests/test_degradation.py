@@ -7,8 +7,8 @@ on 2 CPU cores (measured: plain-20 0.055, plain-56 2.263, ResNet-56 0.137).
 """
 import pytest
 
-from labcore.imagetrain import ImageTrainer
-from labcore.model_spec import degradation_spec
+from labcore.train.image import ImageTrainer
+from labcore.spec.model import degradation_spec
 
 RECIPE = dict(dataset="digits", epochs=6, warmup_epochs=1.0, record_every=11, flush_every=66, device="cpu")
 

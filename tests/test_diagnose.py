@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from labcore.diagnose import THRESHOLDS, diagnose, hidden_profile, sentence
-from labcore.metrics import LAYER_METRICS, MetricsChunk
+from labcore.figures.diagnose import THRESHOLDS, diagnose, hidden_profile, sentence
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from ui import strings_lab  # noqa: F401  (registers the translations)
 from ui.i18n import missing, t
 
@@ -90,7 +90,7 @@ def test_real_runs_of_the_teaching_presets():
     from dataclasses import replace
 
     from labcore.presets import load_preset
-    from labcore.train import Trainer
+    from labcore.train.mlp import Trainer
 
     def run(name, steps=40):
         spec = load_preset(name).spec

@@ -6,10 +6,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from labcore.jobs import JobManager, LiveMetrics
-from labcore.metrics import LAYER_METRICS, MetricsChunk
-from labcore.sinks import MemorySink
-from labcore.spec import DataSpec, NetSpec, RunSpec, TrainSpec
+from labcore.train.jobs import JobManager, LiveMetrics
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk
+from labcore.core.sinks import MemorySink
+from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
 
 
 def tiny(steps=30, **train) -> RunSpec:
@@ -139,7 +139,7 @@ def test_a_failing_sink_does_not_end_the_run(manager):
 
 
 def test_jobs_of_a_silent_owner_are_stopped_and_forgotten(manager):
-    m = manager(heartbeat_timeout=5.0)
+    m = manager(heartbeat_timeout=5.0, janitor=False)  # reap() is driven with the test's own clock
     job = m.submit(tiny(steps=1_000_000), owner="tab-1")
     keep = m.submit(tiny(steps=1_000_000), owner="tab-2")
     wait(lambda: job.view().steps > 0)
@@ -156,7 +156,7 @@ def test_jobs_of_a_silent_owner_are_stopped_and_forgotten(manager):
 
 def test_owner_reported_gone_is_reaped_after_the_grace(manager):
     alive = {"tab": True}
-    m = manager(owner_alive=lambda o: alive[o], gone_grace=2.0)
+    m = manager(owner_alive=lambda o: alive[o], gone_grace=2.0, janitor=False)
     job = m.submit(tiny(steps=1_000_000), paused=True, owner="tab")
     now = time.monotonic()
     assert m.reap(now) == []

@@ -134,7 +134,7 @@ def _growing_chart():
 
 def draw(spec=SPEC, key="sq", **kw) -> AppTest:
     with_numpy = json.loads(json.dumps(spec))
-    with_numpy["data"][0]["y"] = np.asarray(spec["data"][0]["y"])  # as labcore.plots returns them
+    with_numpy["data"][0]["y"] = np.asarray(spec["data"][0]["y"])  # as labcore.figures.plots returns them
     at = AppTest.from_function(_one_chart, default_timeout=60, kwargs={"spec": with_numpy, "key": key, **kw})
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -12,15 +12,17 @@ import struct
 import numpy as np
 import pytest
 import torch
-from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 
-from labcore.images import Augment, DatasetMissing, image_arrays, is_available, load_images
-from labcore.imagetrain import ConvProbe, ImageTrainer
-from labcore.model_spec import ModelRunSpec, from_dict, from_json
-from labcore.models.cifar_resnet import BasicBlock
-from labcore.models.zoo import MODELS, build_model, measure_model
-from labcore.spec import SpecError
+from labcore.core.family import family_of
+from labcore.train.syncs import SyncCounter
+from torch import nn
+
+from labcore.data.images import Augment, DatasetMissing, image_arrays, is_available, load_images
+from labcore.train.image import ConvProbe, ImageTrainer
+from labcore.spec.model import ModelRunSpec, from_dict, from_json
+from labcore.nets.cifar_resnet import BasicBlock
+from labcore.nets.zoo import MODELS, build_model, measure_model
+from labcore.spec.mlp import SpecError
 
 
 # ----------------------------------------------------------------------------- builders
@@ -100,7 +102,7 @@ def test_conv_probe_module_is_the_norm_output():
 
 
 def _dead_fraction(x):
-    from labcore.models.base import ProbePoint
+    from labcore.nets.base import ProbePoint
 
     conv = nn.Conv2d(1, 4, 1, bias=False)
     norm = nn.Identity()
@@ -205,7 +207,9 @@ def test_spec_defaults_are_the_papers_recipe_and_round_trip():
     s = ModelRunSpec(model="resnet56")
     assert (s.lr, s.momentum, s.weight_decay, s.batch_size) == (0.1, 0.9, 1e-4, 128)
     assert from_json(s.to_json()) == s and from_dict(s.to_dict()) == s
-    assert s.train.steps == s.total_steps == s.epochs * (1438 // 128)
+    sched = family_of(s).schedule(s)
+    assert sched.total_steps == s.total_steps == s.epochs * (1438 // 128)
+    assert (sched.record_every, sched.flush_every, sched.seed) == (s.record_every, s.flush_every, s.seed)
 
 
 def test_lr_schedule_warmup_and_milestones():
@@ -221,23 +225,13 @@ def test_lr_schedule_warmup_and_milestones():
 def test_spec_rejects_bad_values(bad):
     with pytest.raises(SpecError):
         ModelRunSpec(**bad)
-    with pytest.raises(SpecError):
-        from_dict({**bad, "unknown_field": 1} if "model" in bad else {"nope": 1})
+    # The dict form refuses the same bad value, naming its field (not an unrelated unknown key).
+    with pytest.raises(SpecError) as e:
+        from_dict({"kind": "model", **bad})
+    assert e.value.field in bad
 
 
 # ----------------------------------------------------------------------------- trainer
-class SyncCounter(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func in (torch.ops.aten._local_scalar_dense.default, torch.ops.aten.item.default,
-                    torch.ops.aten.is_nonzero.default):
-            self.count += 1
-        return func(*args, **(kwargs or {}))
-
-
 def _tiny(**kw):
     base = dict(model="resnet20", n_train=64, batch_size=32, epochs=2, record_every=2, flush_every=4,
                 augment="crop", device="cpu")
@@ -267,7 +261,7 @@ def test_trainer_runs_and_reports_like_the_mlp_trainer():
     assert s["status"] == "finished" and s["steps"] == 4 == tr.total_steps
     assert 0 <= s["top1"] <= s["top5"] <= 1
     assert [e["epoch"] for e in tr.epochs_log] == [1, 2]
-    from labcore.metrics import MetricsChunk
+    from labcore.core.metrics import MetricsChunk
 
     m = MetricsChunk.concat(chunks)
     assert list(m.all_steps) == [1, 2, 3, 4] and list(m.steps) == [1, 2, 4]
@@ -285,7 +279,7 @@ def test_trainer_stop_and_divergence():
 
 
 def test_trainer_refuses_oversized_models():
-    from labcore.size import SizeBudget, SizeError
+    from labcore.spec.size import SizeBudget, SizeError
 
     with pytest.raises(SizeError, match="parameters"):
         ImageTrainer(_tiny(model="resnet34"), budget=SizeBudget(max_params=1_000_000))
@@ -320,7 +314,7 @@ def test_cli_model_errors_are_clean(capsys):
 
 # ----------------------------------------------------------------------------- plots
 def test_degradation_figures_from_runs():
-    from labcore import model_plots as mp
+    from labcore.figures import models as mp
 
     runs, hist, rows = [], [], []
     for name in ("plain20", "resnet20"):
@@ -351,7 +345,7 @@ def test_model_strings_complete_in_both_languages():
 
     for key, texts in sm.STRINGS.items():
         assert all(texts.get(lang) for lang in LANGUAGES), key
-    from labcore import model_plots as mp
+    from labcore.figures import models as mp
 
     assert {f"mplot.{k}" for k in mp.LABELS} <= set(sm.STRINGS)
 

@@ -3,9 +3,9 @@ import numpy as np
 import plotly.io as pio
 import pytest
 
-from labcore import plots
-from labcore.metrics import LAYER_METRICS, MetricsChunk
-from labcore.spec import LayerSpec
+from labcore.figures import plots
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk
+from labcore.spec.mlp import LayerSpec
 
 
 def fake(r=20, l=6, seed=0, grad=None):

@@ -4,11 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from labcore.data import BatchStream
-from labcore.edit import override
-from labcore.models import build_mlp
-from labcore.spec import LayerSpec, NetSpec, RunSpec, TrainSpec, DataSpec, InitSpec
-from labcore.train import Trainer
+from labcore.data.tensors import BatchStream
+from labcore.spec.edit import override
+from labcore.nets import build_mlp
+from labcore.spec.mlp import LayerSpec, NetSpec, RunSpec, TrainSpec, DataSpec, InitSpec
+from labcore.train.mlp import Trainer
 
 CASES = {
     "sigmoid-deep": NetSpec.uniform(12, 32, "sigmoid", init="xavier_normal"),

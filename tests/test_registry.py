@@ -1,13 +1,15 @@
-"""Every registry key builds, runs forward and backward, and gives finite gradients."""
+"""Every registry key builds the module it names, behaves as that module on known inputs, and trains."""
 import pytest
 import torch
 
-from labcore.datasets import DATASETS
-from labcore.edit import override
-from labcore.models import build_mlp
-from labcore.registry import ACTIVATIONS, INITS, NORMS, OPTIMIZERS, SKIPS
-from labcore.spec import NetSpec, RunSpec, TrainSpec, DataSpec
-from labcore.train import Trainer
+from labcore.data.datasets import DATASETS
+from labcore.spec.edit import override
+from labcore.nets import build_mlp
+from labcore.nets.registry import ACTIVATION_MODULES, INIT_FNS, NORM_MODULES
+from labcore.nets.skips import Dense, NoSkip, Residual
+from labcore.spec.choices import ACTIVATIONS, INITS, NORMS, OPTIMIZERS, SKIPS
+from labcore.spec.mlp import NetSpec, RunSpec, TrainSpec, DataSpec
+from labcore.train.mlp import Trainer
 
 
 def _forward_backward(net: NetSpec, in_dim=5, classes=3, batch=8):
@@ -21,14 +23,52 @@ def _forward_backward(net: NetSpec, in_dim=5, classes=3, batch=8):
     return model
 
 
+# What each activation must compute on known inputs (an independent formula, not the module).
+_X = torch.tensor([-3.0, -1.0, -0.5, 0.0, 0.5, 2.0])
+_EXPECTED = {
+    "sigmoid": (torch.nn.Sigmoid, 1 / (1 + torch.exp(-_X))),
+    "tanh": (torch.nn.Tanh, (torch.exp(_X) - torch.exp(-_X)) / (torch.exp(_X) + torch.exp(-_X))),
+    "relu": (torch.nn.ReLU, torch.where(_X > 0, _X, torch.zeros_like(_X))),
+    "leaky_relu": (torch.nn.LeakyReLU, torch.where(_X > 0, _X, 0.01 * _X)),
+    "gelu": (torch.nn.GELU, 0.5 * _X * (1 + torch.erf(_X / 2 ** 0.5))),
+    "elu": (torch.nn.ELU, torch.where(_X > 0, _X, torch.exp(_X) - 1)),
+    "identity": (torch.nn.Identity, _X),
+}
+
+
+def test_every_activation_has_an_expectation():
+    assert set(_EXPECTED) == set(ACTIVATIONS) == set(ACTIVATION_MODULES)
+
+
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_activations(activation):
-    _forward_backward(NetSpec.uniform(3, 6, activation))
+    cls, expected = _EXPECTED[activation]
+    module = ACTIVATION_MODULES[activation]()
+    assert type(module) is cls
+    torch.testing.assert_close(module(_X.clone()), expected, rtol=1e-5, atol=1e-6)
+    model = _forward_backward(NetSpec.uniform(3, 6, activation))
+    assert all(type(b.act) is cls for b in model.blocks)
 
 
 @pytest.mark.parametrize("norm", list(NORMS))
 def test_norms(norm):
-    _forward_backward(NetSpec.uniform(3, 6, "tanh", norm=norm))
+    torch.manual_seed(0)
+    x = torch.randn(16, 6) * 3 + 5
+    module = NORM_MODULES[norm](6)
+    out = module(x)
+    if norm == "none":
+        assert type(module) is torch.nn.Identity
+        torch.testing.assert_close(out, x)
+    elif norm == "batchnorm":  # every unit over the batch: mean 0, (biased) variance 1
+        assert type(module) is torch.nn.BatchNorm1d
+        torch.testing.assert_close(out.mean(0), torch.zeros(6), atol=1e-5, rtol=0)
+        torch.testing.assert_close(out.var(0, unbiased=False), torch.ones(6), atol=1e-3, rtol=0)
+    else:  # layernorm: every example over its units
+        assert type(module) is torch.nn.LayerNorm
+        torch.testing.assert_close(out.mean(1), torch.zeros(16), atol=1e-5, rtol=0)
+        torch.testing.assert_close(out.var(1, unbiased=False), torch.ones(16), atol=1e-3, rtol=0)
+    model = _forward_backward(NetSpec.uniform(3, 6, "tanh", norm=norm))
+    assert all(type(b.norm) is type(module) for b in model.blocks)
 
 
 @pytest.mark.parametrize("skip", list(SKIPS))
@@ -37,10 +77,16 @@ def test_skips(skip):
     widths = [b.linear.in_features for b in model.blocks]
     # dense concatenates: each layer sees the input and every earlier output
     assert widths == ([5, 11, 17] if skip == "dense" else [5, 6, 6])
+    assert all(type(b.skip) is {"none": NoSkip, "residual": Residual, "dense": Dense}[skip] for b in model.blocks)
+    # The combine itself, on known tensors.
+    x, h = torch.ones(2, 6), torch.full((2, 6), 2.0)
+    combined = model.blocks[1].skip(x, h)
+    expected = {"none": h, "residual": x + h, "dense": torch.cat([x, h], 1)}[skip]
+    torch.testing.assert_close(combined, expected)
     # residual with a width change gets a projection; same widths use the identity
     if skip == "residual":
-        assert isinstance(model.blocks[0].proj, torch.nn.Linear)
-        assert isinstance(model.blocks[1].proj, torch.nn.Identity)
+        assert isinstance(model.blocks[0].skip.proj, torch.nn.Linear)
+        assert model.blocks[1].skip.proj is None
 
 
 @pytest.mark.parametrize("init", list(INITS))
@@ -57,9 +103,9 @@ def test_init_scales_follow_their_formulas():
     for scheme, std in [("he_normal", (2 / 300) ** 0.5), ("lecun_normal", (1 / 300) ** 0.5),
                         ("xavier_normal", (2 / 700) ** 0.5), ("he_uniform", (2 / 300) ** 0.5)]:
         torch.manual_seed(0)
-        INITS[scheme](w, 2.0, 0.0)
+        INIT_FNS[scheme](w, 2.0, 0.0)
         assert float(w.std()) == pytest.approx(2.0 * std, rel=0.03), scheme
-    INITS["normal"](w, 2.0, 0.05)
+    INIT_FNS["normal"](w, 2.0, 0.05)
     assert float(w.std()) == pytest.approx(0.1, rel=0.03)
 
 

@@ -6,14 +6,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labcore.codec import from_dict, from_json, from_toml, from_url, load_spec_file, to_dict, to_json, to_toml, to_url
-from labcore.edit import override
-from labcore.datasets import DATASETS
-from labcore.models import build_mlp
+from labcore.spec.codec import from_dict, from_json, from_toml, from_url, load_spec_file, to_dict, to_json, to_toml, to_url
+from labcore.spec.edit import override
+from labcore.data.datasets import DATASETS
+from labcore.nets import build_mlp
 from labcore.presets import list_presets, load_preset
-from labcore.registry import ACTIVATIONS, INITS, NORMS, OPTIMIZERS, SKIPS
-from labcore.size import SizeBudget, SizeError, check_size, estimate
-from labcore.spec import DataSpec, InitSpec, LayerSpec, NetSpec, RunSpec, SpecError, TrainSpec
+from labcore.spec.choices import ACTIVATIONS, INITS, NORMS, OPTIMIZERS, SKIPS
+from labcore.spec.size import SizeBudget, SizeError, check_size, estimate
+from labcore.spec.mlp import DataSpec, InitSpec, LayerSpec, NetSpec, RunSpec, SpecError, TrainSpec
 
 
 @pytest.mark.parametrize("make, field", [

@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labcore.blobs import pack_chunk, unpack_chunk
-from labcore.edit import override
-from labcore.metrics import LAYER_METRICS, MetricsChunk
+from labcore.store.blobs import pack_chunk, unpack_chunk
+from labcore.spec.edit import override
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.presets import load_preset
-from labcore.spec import RunSpec
-from labcore.sinks import train_into
-from labcore.store import (SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION, RunStore, StoreError,
+from labcore.spec.mlp import RunSpec
+from labcore.core.sinks import train_into
+from labcore.store.db import (SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION, RunStore, StoreError,
                            default_path, layer_frame, move_aside)
-from labcore.train import Trainer
+from labcore.train.mlp import Trainer
 
 
 def tiny(**kw) -> RunSpec:
@@ -47,7 +47,7 @@ def pack_v1(chunk: MetricsChunk) -> bytes:
     import struct
     import zlib
 
-    from labcore.blobs import FIELDS, _narrow
+    from labcore.store.blobs import FIELDS, _narrow
     arrays = [_narrow(np.ascontiguousarray(getattr(chunk, f))) for f in FIELDS]
     head = json.dumps([[f, a.dtype.str, list(a.shape)] for f, a in zip(FIELDS, arrays)]).encode()
     return b"GFC1" + zlib.compress(struct.pack("<I", len(head)) + head + b"".join(a.tobytes() for a in arrays))
@@ -206,7 +206,7 @@ def test_abandoned_run_in_this_process_reads_interrupted(tmp_path):
         sink.append(tr.steps(60), tr.summary())
         rid = sink.run_id
         assert s.recover() == []  # its sink is still active in this process
-        from labcore import store as store_mod
+        from labcore.store import schema as store_mod
         store_mod.ACTIVE.discard((str(path.resolve()), rid))  # the job died without finish()
     with RunStore(path) as s:
         info = s.get(rid)
@@ -313,7 +313,7 @@ def test_upgrade_from_version_1_keeps_runs(tmp_path):
     con.executescript(SCHEMA_V1)
     con.execute(f"PRAGMA application_id={APPLICATION_ID}")
     con.execute("PRAGMA user_version=1")
-    from labcore.codec import to_dict
+    from labcore.spec.codec import to_dict
     spec = tiny()
     c = fake_chunk([1, 2, 3])
     con.execute("INSERT INTO runs (name, created, spec, layers, status, steps, final_loss) "

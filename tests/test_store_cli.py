@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labcore.codec import load_spec_file, to_dict
-from labcore.edit import override
+from labcore.spec.codec import load_spec_file, to_dict
+from labcore.spec.edit import override
 from labcore.presets import load_preset
-from labcore.store import RunStore
-from labcore.train import Trainer
+from labcore.store.db import RunStore
+from labcore.train.mlp import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--depth", "3", "--width", "16", "--device", "cpu", "--quiet"]
@@ -214,7 +214,7 @@ def test_export_metrics_csv_and_parquet_and_delete(tmp_path, lab):
 
 
 def test_full_model_runs_are_recorded_and_their_spec_round_trips(tmp_path, lab):
-    from labcore.model_spec import ModelRunSpec
+    from labcore.spec.model import ModelRunSpec
 
     db = tmp_path / "m.sqlite"
     lab("run", "--model", "resnet20", "--dataset", "digits", "--epochs", "1", "--n-train", "128",

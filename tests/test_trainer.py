@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from labcore.device import ONE_THREAD_BELOW_MACS, cpu_threads_for, device_label, resolve_device
-from labcore.edit import override
+from labcore.train.device import ONE_THREAD_BELOW_MACS, cpu_threads_for, device_label, resolve_device
+from labcore.spec.edit import override
 from labcore.presets import load_preset
-from labcore.spec import RunSpec, SpecError
-from labcore.syncs import SyncCounter
-from labcore.train import Trainer
+from labcore.spec.mlp import RunSpec, SpecError
+from labcore.train.syncs import SyncCounter
+from labcore.train.mlp import Trainer
 
 
 def small(**kw):

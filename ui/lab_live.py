@@ -8,16 +8,17 @@ poll the jobs while they run: a fast one (status, diagnosis, gradient charts, lo
 one (update ratios, activations, decision boundary, histograms). Re-running the panel declares
 them again, which is how their polling starts and stops.
 
-Nothing here trains or computes statistics: it reads :class:`labcore.jobs.JobView` objects and
-hands them to :mod:`labcore.plots` and :mod:`labcore.diagnose`.
+Nothing here trains or computes statistics: it reads :class:`labcore.train.jobs.JobView` objects and
+hands them to :mod:`labcore.figures.plots` and :mod:`labcore.figures.diagnose`.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from labcore import plots
-from labcore.diagnose import diagnose
-from labcore.twins import VARIANTS, twin
+from labcore.figures import plots
+from labcore.core.status import RUNNING_OR_WAITING
+from labcore.figures.diagnose import diagnose
+from labcore.spec.twins import VARIANTS, twin
 from ui import state, widgets
 from ui.i18n import t
 
@@ -126,7 +127,7 @@ def panel() -> None:
     """Action bar + live view. Reruns alone when one of its buttons is pressed."""
     jobs = session_jobs()
     _action_bar(jobs)
-    running = any(j.status in ("queued", "starting", "running") for j in jobs)
+    running = any(j.status in RUNNING_OR_WAITING for j in jobs)
     st.session_state["lab_polling"] = running
     if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
         labels = widgets.plot_labels(state.lang())

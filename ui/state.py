@@ -14,9 +14,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from labcore.codec import from_url
-from labcore.jobs import JobManager
-from labcore.spec import (MAX_DEPTH, DataSpec, InitSpec, LayerSpec, NetSpec, RunSpec, SpecError,
+from labcore.spec.codec import from_url
+from labcore.train.jobs import JobManager
+from labcore.spec.mlp import (MAX_DEPTH, DataSpec, InitSpec, LayerSpec, NetSpec, RunSpec, SpecError,
                           TrainSpec)
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -71,7 +71,7 @@ def run_store():
         if not _STORE["tried"]:
             _STORE["tried"] = True
             try:
-                from labcore.store import RunStore
+                from labcore.store.db import RunStore
 
                 _STORE["store"] = RunStore()
             except Exception as e:  # corrupt file, store module not there yet...
@@ -89,12 +89,12 @@ def _warm_up() -> None:
     """Pay first-use costs (torch, Streamlit's emoji regex) before the first Train click."""
     try:
         from labcore.presets import list_presets
-        from labcore.train import Trainer
+        from labcore.train.mlp import Trainer
 
         spec = list_presets()[0].spec
         spec = replace(spec, train=replace(spec.train, steps=2, device="cpu"))
         Trainer(spec).steps(2)
-        from labcore import snapshot  # noqa: F401  (imports the snapshot code too)
+        from labcore.train import snapshot  # noqa: F401  (imports the snapshot code too)
         # Streamlit compiles its emoji regex (about 0.2 s) the first time an alert shows
         # non-ASCII text, such as the first diagnosis after Train: pay that now.
         from streamlit.string_util import extract_leading_emoji
@@ -271,11 +271,11 @@ def controls_to_spec(values: dict) -> tuple[RunSpec | None, dict[str, SpecError]
     spec = attempt(lambda: RunSpec(NetSpec(tuple(layers), init), train), "depth")
     if spec is None:
         return None, errors
-    from labcore.size import check_size
+    from labcore.spec.size import check_size
 
     if attempt(lambda: check_size(spec), "depth") is None:
         return None, errors
-    from labcore.device import resolve_device
+    from labcore.train.device import resolve_device
 
     if attempt(lambda: resolve_device(spec.train.device), "device") is None:  # e.g. cuda on a CPU box
         return None, errors

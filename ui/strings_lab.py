@@ -1,5 +1,5 @@
 """Strings of the Lab page, its charts and its diagnosis (English and French)."""
-from labcore.plots import LABELS
+from labcore.figures.plots import LABELS
 from ui.i18n import register
 
 register({
@@ -149,7 +149,7 @@ register({
     "chart.acts": {"en": "Activations per layer (latest step)", "fr": "Activations par couche (dernier pas)"},
     "chart.boundary": {"en": "Decision boundary", "fr": "Frontière de décision"},
     "chart.hist": {"en": "Histograms of one layer, now", "fr": "Histogrammes d'une couche, maintenant"},
-    # diagnosis (numbers come from labcore.diagnose)
+    # diagnosis (numbers come from labcore.figures.diagnose)
     "diag.waiting": {"en": "Waiting for the first recorded step.", "fr": "En attente du premier pas mesuré."},
     "diag.failed": {"en": "The run failed: {error}", "fr": "L'entraînement a échoué : {error}"},
     "diag.diverged": {"en": "Exploding: the run diverged at step {step}.",
@@ -229,7 +229,7 @@ register({
     "err.data": {"en": "The data set could not be prepared: {error}", "fr": "Les données n'ont pas pu être préparées : {error}"},
 })
 
-# Chart labels: English comes from labcore.plots.LABELS, French here.
+# Chart labels: English comes from labcore.figures.plots.LABELS, French here.
 _PLOT_FR = {
     "depth": "couche (entrée → sortie)", "grad_norm": "norme du gradient des poids ‖∇W‖",
     "out_grad_norm": "signal rétropropagé ‖∂L/∂h‖", "step": "pas", "layer": "couche",

@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from labcore import plots
-from labcore.diagnose import Diagnosis
-from labcore.spec import SpecError
+from labcore.figures import plots
+from labcore.figures.diagnose import Diagnosis
+from labcore.spec.mlp import SpecError
 from ui import livechart
 from ui.i18n import t
 
@@ -86,7 +86,7 @@ def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev=
 
 def error_text(e: SpecError, slot: str, lang: str) -> str:
     """A message saying what to change, in the interface language."""
-    from labcore.size import SizeError
+    from labcore.spec.size import SizeError
 
     if isinstance(e, SizeError):
         return t("err.size", lang, value=e.value, allowed=e.allowed)

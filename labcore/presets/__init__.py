@@ -5,8 +5,8 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-from ..codec import from_dict
-from ..spec import RunSpec, SpecError
+from labcore.spec.codec import from_dict
+from labcore.spec.mlp import RunSpec, SpecError
 
 
 @dataclass(frozen=True)

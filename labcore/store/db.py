@@ -1,0 +1,517 @@
+"""The run store: every run in one SQLite file, written as it trains, read back into pandas.
+
+Why this file is long: :class:`RunStore` is one class whose reads, writes, recovery and trash
+share one connection-per-thread scheme and one lock; the schema, blobs and sink are already apart.
+
+Layout (schema version :data:`SCHEMA_VERSION`):
+
+- ``runs``: one row per run (spec JSON, name, tags, status, steps, device, wall time, error,
+  the owning process and its heartbeat, and the latest loss/accuracy for the history table);
+- ``chunks``: one row per flushed :class:`MetricsChunk`, its arrays packed into one
+  zlib-compressed blob (:mod:`labcore.store.blobs`). A flush is one small insert, and loading a run
+  is one query plus a few ``np.concatenate``, never one row per value.
+
+The file is opened in WAL mode with one connection per thread, so the app, its training
+threads and a CLI run in another process can write at once. Runs are recorded through
+:class:`~labcore.store.sink.StoreSink`, whose writes happen on the store's writer thread;
+schema versions, upgrades and process identity live in :mod:`labcore.store.schema`. A run whose owning process died
+(``kill -9``, power loss) is marked ``interrupted`` the next time the store is opened; what was
+flushed before stays. A file that is not ours (corrupt, foreign, or from a newer version of the
+lab) raises :class:`StoreError` and is never modified; :func:`move_aside` renames it on request.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labcore.store.blobs import FIELDS, pack_chunk, unpack_arrays
+from labcore.spec.codec import from_dict, to_dict
+from labcore.data.datasets import lab_home
+from labcore.core.status import STORED_STATUSES, TERMINAL, Status
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk
+from labcore.store.errors import StoreError
+from labcore.store.sink import StoreSink, Writer
+from labcore.store.schema import (ACTIVE, ACTIVE_LOCK, HOST, PID, SCHEMA_V1, START, UPGRADES,  # noqa: F401
+                           alive)
+
+APPLICATION_ID = 0x47464C42  # "GFLB": marks a file as a Gradient Flow Lab store
+SCHEMA_VERSION = 2
+STORE_FILENAME = "runs.sqlite"
+STATUSES = tuple(s.value for s in STORED_STATUSES)
+SQLITE_MAGIC = b"SQLite format 3\x00"
+REMOTE_STALE_SECONDS = 900.0  # runs owned by another host: presumed dead after this silence
+
+
+def default_path() -> Path:
+    """``$LAB_HOME/runs.sqlite`` (``~/.gradient-flow-lab/runs.sqlite`` by default)."""
+    return lab_home() / STORE_FILENAME
+
+
+def move_aside(path) -> Path:
+    """Rename a bad store file (and its -wal/-shm) to ``<name>.bad-<time>``; return the new path."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.bad-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+        n += 1
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    return target
+
+
+
+
+def _finite_or_none(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _last_finite(a: np.ndarray) -> float | None:
+    a = np.asarray(a, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    return float(a[-1]) if len(a) else None
+
+
+# ----------------------------------------------------------------------------- the store
+class RunStore:
+    """One SQLite run store. Thread-safe: each thread gets its own connection."""
+
+    def __init__(self, path=None, *, timeout: float = 30.0, synchronous: str = "FULL"):
+        # FULL: each commit reaches the disk (WAL fsync), so even a power loss costs at most the
+        # chunk being written. It is affordable because runs are written by a background thread.
+        self.path = Path(path) if path is not None else default_path()
+        self.timeout, self.synchronous = timeout, synchronous
+        self._writer = None
+        self._local = threading.local()
+        self._cons: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._lock = threading.Lock()
+        self._check_file()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._open_schema()
+        self.recover()
+
+    # ------------------------------------------------------------------ connections
+    def _check_file(self) -> None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        with open(self.path, "rb") as f:
+            head = f.read(16)
+        if head != SQLITE_MAGIC:
+            raise StoreError("corrupt", self.path,
+                             f"{self.path} is not a run store (not an SQLite database). It was left "
+                             "untouched; move it aside to start a new store.")
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(f"PRAGMA synchronous={self.synchronous}")
+            con.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as e:
+            con.close()
+            raise self._error(e) from None
+        return con
+
+    def _error(self, e: Exception) -> Exception:
+        """A clear StoreError for what SQLite said (constraint errors stay as they are: bugs)."""
+        if isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            return e
+        msg = str(e).lower()
+        if "locked" in msg or "busy" in msg:
+            return StoreError("locked", self.path, f"{self.path} is busy ({e}); try again.")
+        if "full" in msg or "i/o" in msg or "readonly" in msg or "read-only" in msg:
+            return StoreError("io", self.path, f"cannot write {self.path} ({e}).")
+        return StoreError("corrupt", self.path,
+                          f"{self.path} is damaged or not a run store ({e}). It was left untouched; "
+                          "move it aside to start a new store.")
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        """This thread's connection (created on first use)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._connect()
+            self._local.con = con
+            with self._lock:
+                # Drop connections of threads that have ended (Streamlit script threads come and go).
+                dead = [c for th, c in self._cons if not th.is_alive()]
+                self._cons = [(th, c) for th, c in self._cons if th.is_alive()]
+                self._cons.append((threading.current_thread(), con))
+            for c in dead:
+                try:
+                    c.close()
+                except sqlite3.Error:
+                    pass
+        return con
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish queued writes (up to ``timeout`` s), then close every connection."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop(timeout)
+        with self._lock:
+            cons, self._cons = self._cons, []
+        for _, c in cons:
+            try:
+                c.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _write(self, sql_calls) -> None:
+        """Run ``sql_calls(con)`` in one immediate write transaction."""
+        con = self.con
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                sql_calls(con)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            raise self._error(e) from None
+
+    def _read(self, sql: str, args=()) -> list:
+        try:
+            return self.con.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise self._error(e) from None
+
+    # ------------------------------------------------------------------ schema
+    def _inspect(self) -> tuple[int, int, set]:
+        """application_id, user_version and tables, read without changing the file."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return 0, 0, set()
+        con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout)
+        try:
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as e:
+            raise self._error(e) from None
+        finally:
+            con.close()
+        return app_id, version, tables
+
+    def _open_schema(self) -> None:
+        app_id, version, tables = self._inspect()
+        if app_id != APPLICATION_ID:
+            if tables:
+                self.close()
+                raise StoreError("foreign", self.path,
+                                 f"{self.path} is an SQLite database of another program (tables: "
+                                 f"{', '.join(sorted(tables)[:5])}). It was left untouched; move it aside "
+                                 "or choose another file.")
+            self._create()
+            return
+        if version > SCHEMA_VERSION:
+            self.close()
+            raise StoreError("newer", self.path,
+                             f"{self.path} was written by a newer Gradient Flow Lab (store version "
+                             f"{version}, this one knows up to {SCHEMA_VERSION}). Upgrade the lab; the "
+                             "file was left untouched.")
+        if version < SCHEMA_VERSION:
+            self.upgrade(version)
+
+    def _create(self) -> None:
+        def create(c):
+            for stmt in SCHEMA_V1.split(";"):
+                if stmt.strip():
+                    c.execute(stmt)
+            for v in range(1, SCHEMA_VERSION):
+                UPGRADES[v](c)
+            c.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+        # Another process may have created it since we looked: check again under the lock.
+        def guarded(c):
+            if c.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                create(c)
+
+        self._write(guarded)
+
+    def upgrade(self, version: int) -> None:
+        """Upgrade a file of an older schema ``version`` step by step, each in a transaction."""
+        while version < SCHEMA_VERSION:
+            step = UPGRADES[version]
+
+            def run(c, step=step, version=version):
+                if c.execute("PRAGMA user_version").fetchone()[0] == version:  # not done meanwhile
+                    step(c)
+                    c.execute(f"PRAGMA user_version={version + 1}")
+
+            self._write(run)
+            version += 1
+
+    def version(self) -> int:
+        return self._read("PRAGMA user_version")[0][0]
+
+    def integrity(self) -> str:
+        """``PRAGMA integrity_check``: 'ok' or the problems found."""
+        return "\n".join(r[0] for r in self._read("PRAGMA integrity_check"))
+
+    # ------------------------------------------------------------------ crash recovery
+    def recover(self) -> list[int]:
+        """Mark runs whose owning process is gone as ``interrupted``; return their ids."""
+        rows = self._read("SELECT id, owner_pid, owner_host, owner_start, heartbeat FROM runs "
+                          "WHERE status='running'")
+        key = str(self.path.resolve())
+        now = time.time()
+        dead = []
+        for rid, pid, host, start, beat in rows:
+            if host == HOST:
+                if pid == PID and (start or "") == START:
+                    with ACTIVE_LOCK:
+                        gone = (key, rid) not in ACTIVE
+                else:
+                    gone = pid is None or not alive(pid, start or "")
+            else:  # another machine sharing the file: only its silence can tell
+                gone = beat is None or now - beat > REMOTE_STALE_SECONDS
+            if gone:
+                dead.append(rid)
+        if dead:
+            def mark(c):
+                for rid in dead:
+                    c.execute("UPDATE runs SET status='interrupted', error=COALESCE(error, ?) "
+                              "WHERE id=? AND status='running'",
+                              ("the process recording this run stopped before it finished", rid))
+            self._write(mark)
+        return dead
+
+    # ------------------------------------------------------------------ writing
+    def create_run(self, spec, *, name: str = "", summary: dict | None = None,
+                   tags=()) -> int:
+        s = summary or {}
+        out = {}
+
+        def ins(c):
+            cur = c.execute(
+                "INSERT INTO runs (name, created, spec, device, params, layers, status, steps, tags, "
+                "owner_pid, owner_host, owner_start, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (name, time.time(), json.dumps(to_dict(spec)), s.get("device", ""), int(s.get("params", 0)),
+                 json.dumps(list(s.get("layers", []))), "running", int(s.get("steps", 0)),
+                 json.dumps(sorted(set(tags))), PID, HOST, START, time.time()))
+            out["id"] = cur.lastrowid
+            with ACTIVE_LOCK:  # before COMMIT: no reader can see the row without it being active
+                ACTIVE.add((key, out["id"]))
+
+        key = str(self.path.resolve())
+        try:
+            self._write(ins)
+        except BaseException:
+            with ACTIVE_LOCK:
+                ACTIVE.discard((key, out.get("id")))
+            raise
+        return out["id"]
+
+    def append(self, run_id: int, chunk: MetricsChunk, summary: dict, wall_seconds: float | None = None) -> None:
+        """Store one flushed chunk and the run's progress, in one transaction."""
+        blob = pack_chunk(chunk) if len(chunk) or len(chunk.all_steps) or len(chunk.eval_steps) else None
+        steps_all = [a for a in (chunk.steps, chunk.all_steps, chunk.eval_steps) if len(a)]
+        first = int(min(a.min() for a in steps_all)) if steps_all else 0
+        last = int(max(a.max() for a in steps_all)) if steps_all else 0
+        loss = _last_finite(chunk.step_loss) if len(chunk.step_loss) else _last_finite(chunk.loss)
+        acc, tl, ta = _last_finite(chunk.acc), _last_finite(chunk.test_loss), _last_finite(chunk.test_acc)
+        ratio = _finite_or_none(chunk.first_last_ratio()) if len(chunk) else None
+        status = _live_status(summary.get("status"))
+
+        def write(c):
+            if blob is not None:
+                seq = c.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM chunks WHERE run_id=?",
+                                (run_id,)).fetchone()[0]
+                c.execute("INSERT INTO chunks (run_id, seq, first_step, last_step, data) VALUES (?,?,?,?,?)",
+                          (run_id, seq, first, last, blob))
+            c.execute(
+                "UPDATE runs SET status=?, steps=?, first_bad_step=?, steps_per_second=?, heartbeat=?, "
+                "wall_seconds=COALESCE(?, wall_seconds), device=COALESCE(NULLIF(?, ''), device), "
+                "final_loss=COALESCE(?, final_loss), final_acc=COALESCE(?, final_acc), "
+                "final_test_loss=COALESCE(?, final_test_loss), final_test_acc=COALESCE(?, final_test_acc), "
+                "grad_ratio=COALESCE(?, grad_ratio) WHERE id=?",
+                (status, int(summary.get("steps", last)), summary.get("first_bad_step"),
+                 _finite_or_none(summary.get("steps_per_second")), time.time(), wall_seconds,
+                 summary.get("device", ""), loss, acc, tl, ta, ratio, run_id))
+
+        self._write(write)
+
+    def finish(self, run_id: int, summary: dict, error: str | None = None,
+               wall_seconds: float | None = None) -> None:
+        status = summary.get("status")
+        if error:
+            status = "failed"
+        elif status not in TERMINAL:
+            status = "stopped"  # ended while paused or before starting
+        self._write(lambda c: c.execute(
+            "UPDATE runs SET status=?, steps=?, first_bad_step=?, error=?, heartbeat=?, "
+            "steps_per_second=COALESCE(?, steps_per_second), wall_seconds=COALESCE(?, wall_seconds) "
+            "WHERE id=?",
+            (status, int(summary.get("steps", 0)), summary.get("first_bad_step"), error, time.time(),
+             _finite_or_none(summary.get("steps_per_second")), wall_seconds, run_id)))
+        with ACTIVE_LOCK:
+            ACTIVE.discard((str(self.path.resolve()), run_id))
+
+    def sink(self, name: str = "", tags=(), background: bool = True) -> "StoreSink":
+        """A :class:`~labcore.core.sinks.RunSink` that records one run into this store.
+
+        With ``background`` (the default) the training thread only queues each chunk; this
+        store's writer thread compresses and commits it (see :mod:`labcore.store.sink`).
+        """
+        return StoreSink(self, name=name, tags=tags, background=background)
+
+    def writer(self):
+        """This store's background writer thread (started on first use)."""
+        with self._lock:
+            if self._writer is None or not self._writer.alive:
+                self._writer = Writer(self)
+            return self._writer
+
+    def rename(self, run_id: int, name: str) -> None:
+        self._get_row(run_id)
+        self._write(lambda c: c.execute("UPDATE runs SET name=? WHERE id=?", (str(name).strip(), run_id)))
+
+    def set_tags(self, run_id: int, tags) -> None:
+        self._get_row(run_id)
+        clean = sorted({str(t).strip() for t in tags if str(t).strip()})
+        self._write(lambda c: c.execute("UPDATE runs SET tags=? WHERE id=?", (json.dumps(clean), run_id)))
+
+    def trash(self, run_id: int) -> None:
+        """Hide a run (undoable with :meth:`restore` until :meth:`purge_trash`)."""
+        self._get_row(run_id)
+        self._write(lambda c: c.execute("UPDATE runs SET trashed=? WHERE id=?", (time.time(), run_id)))
+
+    def restore(self, run_id: int) -> None:
+        self._write(lambda c: c.execute("UPDATE runs SET trashed=NULL WHERE id=?", (run_id,)))
+
+    def delete(self, run_id: int) -> None:
+        """Delete a run and its metrics for good."""
+        self._get_row(run_id)
+        self._write(lambda c: c.execute("DELETE FROM runs WHERE id=?", (run_id,)))
+
+    def purge_trash(self, older_than_s: float = 0.0) -> int:
+        """Delete trashed runs trashed more than ``older_than_s`` seconds ago; return how many."""
+        out = {}
+
+        def purge(c):
+            out["n"] = c.execute("DELETE FROM runs WHERE trashed IS NOT NULL AND trashed <= ?",
+                                 (time.time() - older_than_s,)).rowcount
+
+        self._write(purge)
+        return out["n"]
+
+    # ------------------------------------------------------------------ reading
+    _COLS = ("id, name, tags, created, device, params, layers, status, steps, first_bad_step, "
+             "wall_seconds, steps_per_second, error, final_loss, final_acc, final_test_loss, "
+             "final_test_acc, grad_ratio, heartbeat, owner_pid, trashed")
+
+    def _info(self, row) -> dict:
+        d = dict(zip([c.strip() for c in self._COLS.split(",")], row))
+        d["tags"] = json.loads(d["tags"] or "[]")
+        d["layers"] = json.loads(d["layers"] or "[]")
+        return d
+
+    def _get_row(self, run_id: int) -> dict:
+        rows = self._read(f"SELECT {self._COLS} FROM runs WHERE id=?", (int(run_id),))
+        if not rows:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+        return self._info(rows[0])
+
+    def get(self, run_id: int) -> dict:
+        """A run's record (no metrics): id, name, tags, status, steps, device, final_loss..."""
+        return self._get_row(run_id)
+
+    def list_runs(self, *, include_trashed: bool = False) -> list[dict]:
+        """Every run, newest first."""
+        where = "" if include_trashed else "WHERE trashed IS NULL"
+        return [self._info(r) for r in self._read(f"SELECT {self._COLS} FROM runs {where} ORDER BY id DESC")]
+
+    def runs_frame(self, *, include_trashed: bool = False) -> pd.DataFrame:
+        runs = self.list_runs(include_trashed=include_trashed)
+        cols = [c.strip() for c in self._COLS.split(",")] + ["depth"]
+        df = pd.DataFrame(runs, columns=cols)
+        df["depth"] = [max(0, len(r["layers"]) - 1) for r in runs]
+        df["created"] = pd.to_datetime(df["created"], unit="s")
+        return df
+
+    def spec(self, run_id: int):
+        rows = self._read("SELECT spec FROM runs WHERE id=?", (int(run_id),))
+        if not rows:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+        return from_dict(json.loads(rows[0][0]))
+
+    def metrics(self, run_id: int) -> MetricsChunk:
+        """Every flushed chunk of the run, concatenated."""
+        return self._load(run_id, "SELECT data FROM chunks WHERE run_id=? ORDER BY seq", (int(run_id),))
+
+    def tail_metrics(self, run_id: int, chunks: int = 3) -> MetricsChunk:
+        """Only the last ``chunks`` flushed chunks: enough for a diagnosis, cheap for a table."""
+        return self._load(run_id, "SELECT data FROM (SELECT seq, data FROM chunks WHERE run_id=? "
+                                  "ORDER BY seq DESC LIMIT ?) ORDER BY seq", (int(run_id), int(chunks)))
+
+    def _load(self, run_id: int, sql: str, args) -> MetricsChunk:
+        layers = self._get_row(run_id)["layers"]
+        blobs = self._read(sql, args)
+        if not blobs:
+            return MetricsChunk.empty(layers)
+        try:
+            parts = [unpack_arrays(b[0], len(layers)) for b in blobs]
+        except ValueError as e:
+            raise StoreError("corrupt", self.path, f"run {run_id}'s metrics in {self.path} are damaged ({e})") from None
+        # Concatenate the stored (mostly float32) arrays first: one NaN-cleaning pass, not one per chunk.
+        return MetricsChunk(list(layers), **{f: np.concatenate([p[f] for p in parts]) for f in FIELDS})
+
+    def layer_frame(self, run_id: int) -> pd.DataFrame:
+        """Tidy per-(step, layer) frame of a run (``layer`` categorical), like ``to_frame``."""
+        return layer_frame(self.metrics(run_id))
+
+    def export_frame(self, run_id: int) -> pd.DataFrame:
+        """The tidy per-(step, layer) table joined with the step's loss/acc and test metrics."""
+        m = self.metrics(run_id)
+        df = layer_frame(m)
+        df = df.merge(m.scalars_frame(), on="step", how="left")
+        ev = m.eval_frame()
+        if len(ev):
+            df = df.merge(ev, on="step", how="left")
+        else:
+            df["test_loss"], df["test_acc"] = np.nan, np.nan
+        df.insert(0, "run_id", int(run_id))
+        return df
+
+
+def layer_frame(m: MetricsChunk) -> pd.DataFrame:
+    """``m.to_frame()`` built column-wise with a categorical ``layer``: fast for big runs."""
+    r, l = len(m.steps), len(m.layers)
+    cols = {
+        "step": np.repeat(m.steps, l),
+        "layer": pd.Categorical.from_codes(np.tile(np.arange(l), r), categories=pd.Index(m.layers)),
+        "depth": np.tile(np.arange(1, l + 1), r),
+    }
+    for j, name in enumerate(LAYER_METRICS):
+        cols[name] = m.layer[:, j, :].reshape(-1)  # (R, L) -> R*L, step-major like to_frame
+    return pd.DataFrame(cols)
+
+
+def _live_status(status) -> str:
+    """The trainer's status between chunks, as the store shows it."""
+    return str(status) if status in TERMINAL else Status.RUNNING.value

@@ -1,0 +1,226 @@
+"""One background run and its snapshot: :class:`Job` (control flags, live metrics, the trainer)
+and :class:`JobView` (what a page reads). The :class:`~labcore.train.jobs.JobManager` schedules
+jobs; a Job never calls streamlit.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from labcore.core.family import family_of
+from labcore.core.metrics import LiveMetrics, MetricsChunk
+from labcore.core.status import ACTIVE, TERMINAL, Status
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- views
+@dataclass(frozen=True)
+class JobView:
+    """What a page reads: an immutable snapshot of a job at one moment."""
+
+    id: str
+    name: str
+    spec: object  # a spec of any registered family
+    status: str  # a Status value
+    position: int | None  # 1-based place in the queue while queued, else None
+    steps: int  # steps trained so far
+    total_steps: int
+    metrics: MetricsChunk  # live metrics (rows thinned for long runs)
+    summary: dict  # Trainer.summary() plus wall-clock figures
+    error: str | None
+    version: int  # grows with every chunk or snapshot: a cache key for figures
+    extras: dict = field(default_factory=dict)  # snapshot data: "boundary", "hist", "snapshot_step"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+
+class Job:
+    """One run. Control methods are thread-safe and return at once."""
+
+    def __init__(self, manager, spec, name: str, owner: str | None,
+                 batch: "_Batch", paused: bool):
+        self.manager = manager
+        self.id = uuid.uuid4().hex[:12]
+        self.spec, self.name, self.owner, self.batch = spec, name, owner, batch
+        self.family = family_of(spec)
+        self.schedule = self.family.schedule(spec)
+        self.created = time.time()
+        self._lock = threading.Lock()  # guards the fields below
+        self.model_lock = threading.RLock()  # held whenever the trainer/model is used
+        self._status = Status.QUEUED
+        self._paused = paused
+        self._credits = 0  # steps granted by step() while paused
+        self._stop = threading.Event()
+        self._version = 0
+        self._view: JobView | None = None
+        self.trainer = None
+        self.live: LiveMetrics | None = None
+        self.error: str | None = None
+        self.sink_error: str | None = None
+        self.extras: dict = {}
+        self.focus: str | None = None  # layer whose histograms the snapshot computes
+        self._started = self._ended = None
+        self._steps = 0
+        self._busy = False  # a chunk is training right now
+        # Worker-side state, set when the job starts.
+        self._sink = None  # the run sink (the store), or None
+        self._rng = None  # the trainer's RNG state between chunks
+        self._last_snap = 0.0  # perf_counter() of the last snapshot
+        self._snap_cost = 0.0  # seconds the last snapshot took
+
+    # ------------------------------------------------------------------ control (any thread)
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+        self.manager._wake()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused, self._credits = False, 0
+        self.manager._wake()
+
+    def step(self, steps: int | None = None) -> None:
+        """Pause, then train one more chunk (``flush_every`` steps unless ``steps`` is given)."""
+        with self._lock:
+            self._paused = True
+            self._credits += steps or self.schedule.flush_every
+            self._version += 1
+        self.manager._wake()
+
+    def stop(self) -> None:
+        self._stop.set()
+        tr = self.trainer
+        if tr is not None:
+            tr.stop()
+        self.manager._wake()
+
+    def set_focus(self, layer: str | None) -> None:
+        """Choose the layer whose histograms the next snapshot computes."""
+        self.focus = layer
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            if self._status == Status.RUNNING and self._paused and self._credits == 0 and not self._busy:
+                return Status.PAUSED
+            if self._status == Status.QUEUED and self._stop.is_set():
+                return Status.STOPPED
+            return self._status
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    # ------------------------------------------------------------------ reading (any thread)
+    def view(self) -> JobView:
+        """The latest snapshot; rebuilt only when something changed since the last call."""
+        status, pos = self.status, self.manager.position(self)
+        with self._lock:
+            v = self._view
+            if v is not None and v.version == self._version and v.status == status and v.position == pos:
+                return v
+            metrics = self.live.chunk() if self.live is not None else MetricsChunk.empty([])
+            summary = dict(self.trainer.summary()) if self.trainer is not None else {}
+            wall = ((self._ended or time.perf_counter()) - self._started) if self._started else 0.0
+            summary["wall_seconds"] = wall
+            summary["wall_steps_per_second"] = self._steps / wall if wall > 0 else 0.0
+            if self.sink_error:
+                summary["sink_error"] = self.sink_error
+            self._view = JobView(self.id, self.name, self.spec, status, pos, self._steps,
+                                 self.schedule.total_steps, metrics, summary, self.error, self._version,
+                                 dict(self.extras))
+            return self._view
+
+    def wait_for_data(self, timeout: float) -> bool:
+        """Block up to ``timeout`` s until the first chunk is in (or the job ended)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._steps > 0 or self.done:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def refresh_snapshot(self) -> bool:
+        """Recompute the snapshot now, in the caller's thread, if no worker is using the model.
+
+        For a paused or finished job whose histogram layer changed. Returns False when the
+        model is busy (the worker will refresh it at its next chunk boundary).
+        """
+        if self.trainer is None or self.manager.snapshot_for(self) is None:
+            return False
+        if not self.model_lock.acquire(blocking=False):
+            return False
+        try:
+            self._snapshot()
+        finally:
+            self.model_lock.release()
+        return True
+
+    # ------------------------------------------------------------------ worker side
+    def _snapshot(self) -> None:
+        try:
+            data = self.manager.snapshot_for(self)(self.trainer, self.focus)
+        except Exception as e:  # a failed picture must never end a run
+            log.warning("snapshot of job %s failed: %s", self.id, e)
+            data = {"snapshot_error": str(e)}
+        with self._lock:
+            self.extras = data
+            self._version += 1
+
+    def _set(self, **kw) -> None:
+        with self._lock:
+            for k, v in kw.items():
+                setattr(self, k, v)
+            self._version += 1
+
+    def _steps_allowed(self, chunk: int) -> int:
+        """Steps the worker may train now: 0 while paused without credits."""
+        with self._lock:
+            if not self._paused:
+                self._busy = True
+                return chunk
+            n = min(chunk, self._credits)
+            self._credits -= n
+            self._busy = n > 0
+            return n
+
+
+class _Batch:
+    """Jobs scheduled together on one worker (a single run, or twins A and B)."""
+
+    def __init__(self):
+        self.jobs: list[Job] = []
+
+
+def _rng_state(device) -> tuple | None:
+    """The global torch RNG state (and the device's) of a trainer; None for a trainer without torch."""
+    if device is None:
+        return None
+    import torch
+
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return torch.get_rng_state(), cuda
+
+
+def _set_rng_state(device, state) -> None:
+    if state is None:
+        return
+    import torch
+
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state(state[1], device)

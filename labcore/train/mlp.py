@@ -1,0 +1,104 @@
+"""The MLP trainer: one sync-free training step, test evaluation, and the run's summary.
+
+``Trainer(spec).steps(n)`` trains up to ``n`` steps and returns a :class:`MetricsChunk`. Inside
+a step nothing reads a tensor on the host: losses, probe statistics and evaluations stay on the
+device until a flush copies them out once. Chunking, stopping and divergence handling are the
+shared :class:`~labcore.train.loop.TrainLoop`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from labcore.data.tensors import BatchStream, DeviceData, load_data
+from labcore.train.device import cpu_threads_for, device_label, resolve_device
+from labcore.train.loop import STATUSES, TrainLoop
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk
+from labcore.nets import build_mlp
+from labcore.train.probe import Probe
+from labcore.nets.registry import OPTIMIZER_FNS
+from labcore.spec.size import SizeBudget, check_size
+from labcore.spec.mlp import RunSpec
+
+class Trainer(TrainLoop):
+    """One run of a RunSpec. Not thread-safe except for :meth:`stop`."""
+
+    def __init__(self, spec: RunSpec, *, budget: SizeBudget | None = None, data: DeviceData | None = None):
+        est = check_size(spec, budget)  # refuse before allocating anything
+        self.spec = spec
+        t = spec.train
+        self.device = resolve_device(t.device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(cpu_threads_for(est.macs_per_example * t.batch_size // (spec.net.depth + 1)))
+        self.device_label = device_label(self.device)
+        self.data = data or load_data(t.data, t.seed, self.device)
+        self.model = build_mlp(spec.net, self.data.in_dim, self.data.n_classes, seed=t.seed).to(self.device)
+        self.params = sum(p.numel() for p in self.model.parameters())
+        self.layers = [p.name for p in self.model.probe_points]
+        self.opt = OPTIMIZER_FNS[t.optimizer](self.model.parameters(), t.lr, t.momentum, t.weight_decay, self.device)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.batches = BatchStream(len(self.data.y_train), t.batch_size, t.seed, self.device)
+        torch.manual_seed(t.seed)  # dropout masks
+        cap = -(-t.flush_every // t.record_every) + 1
+        self.probe = Probe(self.model.probe_points, cap, self.device)
+        self._l1_weights = [p.weight for p in self.model.probe_points] if t.l1 > 0 else []
+        n_eval = -(-t.flush_every // t.eval_every) + 2
+        self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
+        self._eval_steps: list[int] = []
+        self.total_steps, self.flush_every = t.steps, t.flush_every
+        self._init_loop()
+
+    # ------------------------------------------------------------------ loop
+    def _train_step(self) -> None:
+        t = self.spec.train
+        self.step += 1
+        record = self.step % t.record_every == 0 or self.step == 1
+        idx = self.batches.next()
+        x, y = self.data.x_train[idx], self.data.y_train[idx]
+        if record:
+            self.probe.arm()
+        logits = self.model(x)
+        loss = self.loss_fn(logits, y)
+        objective = loss
+        if self._l1_weights:
+            objective = loss + t.l1 * torch.stack([w.abs().sum() for w in self._l1_weights]).sum()
+        self.opt.zero_grad(set_to_none=True)
+        objective.backward()
+        self._step_losses.append(loss.detach())
+        if record:
+            self.probe.after_backward(self.step, loss, logits, y)
+        if t.clip_norm > 0:
+            self._step_norms.append(nn.utils.clip_grad_norm_(self.model.parameters(), t.clip_norm, foreach=True))
+        self.opt.step()
+        if record:
+            self.probe.after_update()
+        if self.step % t.eval_every == 0 or self.step == t.steps:
+            self._evaluate()
+
+    @torch.no_grad()
+    def _evaluate(self) -> None:
+        self.model.eval()
+        logits = self.model(self.data.x_test)
+        row = self._eval_buf[len(self._eval_steps)]
+        row[0].copy_(self.loss_fn(logits, self.data.y_test))
+        row[1].copy_((logits.argmax(1) == self.data.y_test).float().mean())
+        self._eval_steps.append(self.step)
+        self.model.train()
+
+    def _flush_extras(self, chunk: MetricsChunk) -> None:
+        ev = self._eval_buf[:len(self._eval_steps)].cpu().numpy()  # (E, 2): test loss, accuracy
+        chunk.eval_steps = np.asarray(self._eval_steps, dtype=np.int64)
+        chunk.test_loss = np.where(np.isfinite(ev[:, 0]), ev[:, 0], np.nan)
+        chunk.test_acc = np.where(np.isfinite(ev[:, 1]), ev[:, 1], np.nan)
+        self._eval_steps = []
+
+    def summary(self) -> dict:
+        return {"status": self.status, "steps": self.step, "first_bad_step": self.first_bad_step,
+                "steps_per_second": self.steps_per_second, "device": self.device_label,
+                "params": self.params, "layers": self.layers}
+
+
+__all__ = ["Trainer", "STATUSES", "LAYER_METRICS"]

@@ -1,0 +1,174 @@
+"""Per-layer statistics captured on the device into preallocated buffers, flushed in chunks.
+
+For each probe point and each recorded step the probe keeps: the weight-gradient L2 norm, the
+weight L2 norm, the update:weight ratio ‖ΔW‖/‖W‖, the L2 norm of the gradient with respect to
+the layer's output (the backprop signal), and the activation mean, std, saturated fraction and
+dead fraction. Nothing here reads a tensor on the host: rows are written by device ops and
+:meth:`Probe.flush` copies them out once (design.md §5).
+
+Layers that share an output shape and activation are stacked and reduced together, so a
+recorded step costs a few dozen kernels whatever the depth, not a dozen per layer.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk
+from labcore.spec.choices import ACTIVATIONS, SATURATION_MARGIN
+
+_GRAD, _WNORM, _UPDATE, _OUTGRAD, _MEAN, _STD, _SAT, _DEAD = range(len(LAYER_METRICS))
+
+
+class Probe:
+    """Hooks a model's probe points; ``arm()`` before a recorded step's forward pass."""
+
+    def __init__(self, points, capacity: int, device: torch.device):
+        self.points = list(points)
+        self.names = [p.name for p in self.points]
+        self.capacity, self.device = capacity, device
+        n = len(self.points)
+        self.weights = [p.weight for p in self.points]
+        self.layer_buf = torch.full((capacity, len(LAYER_METRICS), n), math.nan, device=device)
+        self.loss_buf = torch.full((capacity,), math.nan, device=device)
+        self.acc_buf = torch.full((capacity,), math.nan, device=device)
+        # Weights of one shape are stacked and reduced in one op (a 100-layer MLP has ~3 shapes),
+        # and the stack taken before the update doubles as the copy of W_old for ‖ΔW‖.
+        by_shape = defaultdict(list)
+        for i, w in enumerate(self.weights):
+            by_shape[(tuple(w.shape), w.dtype)].append(i)
+        self._wgroups = [(idx, torch.tensor(idx, device=device)) for idx in by_shape.values()]
+        self._prev = [torch.empty((len(idx), *self.weights[idx[0]].shape), device=device,
+                                  dtype=self.weights[idx[0]].dtype) for idx, _ in self._wgroups]
+        self._scratch = [torch.empty_like(p) for p in self._prev]
+        self.rows: list[int] = []  # step number of each filled row (host-side ints)
+        self._outs: list[torch.Tensor | None] = [None] * n
+        self._grads: list[torch.Tensor | None] = [None] * n
+        self._groups: dict | None = None
+        self._group_shapes: tuple | None = None
+        # Hooks are attached only for a recorded step's forward pass: a module with a forward hook
+        # takes PyTorch's slow call path, which costs ~5% of a small MLP's step if left on.
+        self._hook_fns = [self._hook(i) for i in range(n)]
+        self._handles: list = []
+        # Per-layer constants for the activation statistics.
+        self._kinds = []
+        for p in self.points:
+            a = ACTIVATIONS[p.activation] if p.hidden else ACTIVATIONS["identity"]
+            self._kinds.append((a.family, a.bounds))
+
+    # ------------------------------------------------------------------ hooks
+    def _hook(self, i: int):
+        def fwd(module, inputs, output):
+            self._outs[i] = output.detach()
+            if output.requires_grad:
+                def bwd(grad, i=i):
+                    self._grads[i] = grad
+                output.register_hook(bwd)
+            return None
+
+        return fwd
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def arm(self) -> None:
+        """Attach the hooks for the next forward pass (the recorded step's)."""
+        self.remove()
+        self._handles = [p.module.register_forward_hook(f) for p, f in zip(self.points, self._hook_fns)]
+
+    @property
+    def full(self) -> bool:
+        return len(self.rows) >= self.capacity
+
+    # ------------------------------------------------------------------ recording
+    def _grouping(self):
+        """Indices of layers sharing (output shape, activation kind), rebuilt if shapes change."""
+        shapes = tuple(tuple(o.shape) for o in self._outs)
+        if shapes != self._group_shapes:
+            groups = defaultdict(list)
+            for i, (s, k) in enumerate(zip(shapes, self._kinds)):
+                groups[(s, k)].append(i)
+            self._groups = {key: (idx, torch.tensor(idx, device=self.device)) for key, idx in groups.items()}
+            self._group_shapes = shapes
+        return self._groups
+
+    def _activation_stats(self, buf: torch.Tensor) -> None:
+        """Activation mean/std/saturated/dead and backprop-signal norm, one pass per layer group."""
+        for (shape, (family, bounds)), (idx, idx_t) in self._grouping().items():
+            a = torch.stack([self._outs[i] for i in idx])  # (G, B, *features)
+            g, b = a.shape[0], a.shape[1]
+            flat = a.view(g, -1)  # (G, B * features)
+            # Two-pass mean/std: exact like torch.std_mean but ~10x faster on the CPU here.
+            mean = flat.mean(dim=1, keepdim=True)
+            std = (flat - mean).square_().sum(dim=1).div_(max(1, flat.shape[1] - 1)).sqrt_()
+            mean = mean.squeeze(1)
+            stats = [mean, std]
+            if family == "saturating":
+                lo, hi = bounds
+                # |a - centre| >= half-range - margin  <=>  within the margin of a bound
+                half = (hi - lo) / 2
+                stats.append((flat - (lo + half)).abs_().ge_(half - SATURATION_MARGIN * (hi - lo))
+                             .mean(dim=1, dtype=torch.float32))
+            else:
+                stats.append(torch.full_like(mean, math.nan))
+            if family == "relu":
+                # Dead: a unit whose output is <= 0 for every example of the batch.
+                peak = a.view(g, b, -1).amax(dim=1)  # (G, features): best response over the batch
+                stats.append(peak.le_(0).mean(dim=1, dtype=torch.float32))
+            else:
+                stats.append(torch.full_like(mean, math.nan))
+            buf[_MEAN:_DEAD + 1].index_copy_(1, idx_t, torch.stack(stats))
+            grads = [self._grads[i] for i in idx]
+            if all(gr is not None for gr in grads):  # the head's output grad always exists
+                signal = torch.linalg.vector_norm(torch.stack(grads).view(g, -1), dim=1)
+                buf[_OUTGRAD].index_copy_(0, idx_t, signal)
+
+    @torch.no_grad()
+    def after_backward(self, row_step: int, loss: torch.Tensor, logits: torch.Tensor,
+                       y: torch.Tensor) -> None:
+        """Record gradients and activations of this step; call before ``optimizer.step()``."""
+        r = len(self.rows)
+        buf = self.layer_buf[r]  # (metrics, layers)
+        for (idx, idx_t), prev, scratch in zip(self._wgroups, self._prev, self._scratch):
+            torch.stack([self.weights[i] for i in idx], out=prev)  # W_old, kept for after_update
+            buf[_WNORM].index_copy_(0, idx_t, torch.linalg.vector_norm(prev.flatten(1), dim=1))
+            grads = [self.weights[i].grad for i in idx]
+            if any(gr is None for gr in grads):
+                grads = [gr if gr is not None else torch.zeros_like(self.weights[i]) for gr, i in zip(grads, idx)]
+            torch.stack(grads, out=scratch)
+            buf[_GRAD].index_copy_(0, idx_t, torch.linalg.vector_norm(scratch.flatten(1), dim=1))
+        self._activation_stats(buf)
+        self.loss_buf[r].copy_(loss.detach())
+        self.acc_buf[r].copy_((logits.detach().argmax(1) == y).mean(dtype=torch.float32))
+        self.remove()
+        self._outs = [None] * len(self.points)
+        self._grads = [None] * len(self.points)
+        self.rows.append(row_step)
+
+    @torch.no_grad()
+    def after_update(self) -> None:
+        """Record ‖W_new − W_old‖ / ‖W_old‖ for the row just written."""
+        buf = self.layer_buf[len(self.rows) - 1]
+        for (idx, idx_t), prev, scratch in zip(self._wgroups, self._prev, self._scratch):
+            delta = torch.stack([self.weights[i] for i in idx], out=scratch).sub_(prev)  # W_new - W_old
+            buf[_UPDATE].index_copy_(0, idx_t, torch.linalg.vector_norm(delta.flatten(1), dim=1))
+        buf[_UPDATE].div_(buf[_WNORM])
+
+    # ------------------------------------------------------------------ flush
+    def flush(self) -> MetricsChunk:
+        """Copy the filled rows to the host (one sync) and reset the buffers."""
+        n = len(self.rows)
+        if n == 0:
+            return MetricsChunk.empty(self.names)
+        layer = self.layer_buf[:n].cpu().numpy().copy()
+        loss = self.loss_buf[:n].cpu().numpy().copy()
+        acc = self.acc_buf[:n].cpu().numpy().copy()
+        steps = np.asarray(self.rows, dtype=np.int64)
+        self.rows = []
+        self.layer_buf.fill_(math.nan)
+        return MetricsChunk(self.names, steps, loss, acc, layer)
