@@ -43,7 +43,7 @@ class Trainer(TrainLoop):
         self.batches = BatchStream(len(self.data.y_train), t.batch_size, t.seed, self.device)
         torch.manual_seed(t.seed)  # dropout masks
         cap = -(-t.flush_every // t.record_every) + 1
-        self.probe = Probe(self.model.probe_points, cap, self.device)
+        self.probe = Probe(self.model.probe_points, cap, self.device, model=self.model)
         self._l1_weights = [p.weight for p in self.model.probe_points] if t.l1 > 0 else []
         n_eval = -(-t.flush_every // t.eval_every) + 2
         self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
@@ -66,7 +66,11 @@ class Trainer(TrainLoop):
         if self._l1_weights:
             objective = loss + t.l1 * torch.stack([w.abs().sum() for w in self._l1_weights]).sum()
         self.opt.zero_grad(set_to_none=True)
-        objective.backward()
+        if record:
+            # the optimizer's parameters: what a live surgery adds to it gets its gradient too
+            self.probe.backward(objective, [p for g in self.opt.param_groups for p in g["params"]])
+        else:
+            objective.backward()
         self._step_losses.append(loss.detach())
         if record:
             self.probe.after_backward(self.step, loss, logits, y)
