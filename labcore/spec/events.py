@@ -20,7 +20,22 @@ LIVE_SKIPS = ("none", "residual")  # dense skips change later widths: not applic
 
 
 class SurgeryError(SpecError):
-    """A change that cannot be applied; the run is untouched."""
+    """A change that cannot be applied; the run is untouched. ``message`` replaces the usual
+    "field = value is not allowed: ..." line where a plain sentence reads better."""
+
+    def __init__(self, field: str, value: Any, allowed: str, message: str | None = None):
+        super().__init__(field, value, allowed)
+        if message:
+            self.args = (message,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def ended(status: str) -> SurgeryError:
+    """The error for a change to a run that has ended."""
+    return SurgeryError("run", status, "a run that is training or paused",
+                        f"This run has ended ({status}): live changes apply only while it trains or is paused.")
 
 
 def _check_value(key: str, v: Any) -> Any:

@@ -28,7 +28,7 @@ from torch import nn
 
 from labcore.nets.registry import ACTIVATION_MODULES, NORM_MODULES, OPTIMIZER_FNS
 from labcore.nets.skips import SKIP_MODULES
-from labcore.spec.events import Change, SurgeryError, advance, label
+from labcore.spec.events import Change, SurgeryError, advance, ended, label
 from labcore.train.probe import Probe
 
 NOTES = ("optimizer_reset", "activation_changed", "norm_removed")  # a record's notes (the UI translates them)
@@ -157,7 +157,7 @@ def _set_groups(trainer, key: str, value: float) -> None:
 def check(trainer, change: Change):
     """The state after ``change`` and its diffs, or a SurgeryError; nothing is changed."""
     if trainer.done:
-        raise SurgeryError("run", str(trainer.status), "a run that is training or paused: this one has ended")
+        raise ended(str(trainer.status))
     return advance(trainer.state, change)
 
 
