@@ -129,7 +129,7 @@ class Trainer(TrainLoop):
         """The applied events, each with the steps/s measured after it (until the next one)."""
         out = []
         for i, e in enumerate(self.events):
-            nxt = self.events[i + 1] if i + 1 < len(self.events) else None
+            nxt = next((n for n in self.events[i + 1:] if n["step"] > e["step"]), None)
             end_step, end_s = (nxt["step"], nxt["train_seconds"]) if nxt else (self.step, self.train_seconds)
             rec = {k: v for k, v in e.items() if k != "train_seconds"}
             if end_s > e["train_seconds"] and end_step > e["step"]:
