@@ -24,7 +24,9 @@ from ui.i18n import t
 KINDS = ("skip", "norm", "activation", "lr", "momentum", "weight_decay", "clip_norm", "dropout",
          "optimizer", "freeze", "unfreeze")
 LAYER_KINDS = ("skip", "norm", "activation", "dropout", "freeze", "unfreeze")
-_CHOICES = {"skip": list(LIVE_SKIPS), "norm": list(NORMS), "activation": list(ACTIVATIONS), "optimizer": list(OPTIMIZERS)}
+# The first option is the usual fix (what a teacher applies to a stalled run), the removal last.
+_CHOICES = {"skip": sorted(LIVE_SKIPS, key=lambda k: k == "none"), "norm": sorted(NORMS, key=lambda k: k == "none"),
+            "activation": list(ACTIVATIONS), "optimizer": list(OPTIMIZERS)}
 _NUMBERS = {"lr": (1e-3, 1e-6, 10.0, "%.6g"), "momentum": (0.9, 0.0, 0.999, "%.3f"),
             "weight_decay": (0.0, 0.0, 1.0, "%.6g"), "clip_norm": (1.0, 0.0, 1e6, "%.4g"),
             "dropout": (0.1, 0.0, 0.95, "%.2f")}
@@ -96,7 +98,7 @@ def _on_apply(jobs) -> None:
 
 def panel(jobs) -> None:
     """The surgery controls, active while one of ``jobs`` trains or is paused."""
-    active = [j for j in jobs if not j.done and j.trainer is not None]
+    active = [j for j in jobs if not j.done]
     with st.expander(_L("surg.title"), expanded=bool(active), icon=":material/healing:"):
         st.caption(_L("surg.help"))
         if not active:
