@@ -1,0 +1,109 @@
+"""AppTest of the Lab's live-surgery panel: a change on a paused run, bad input as one clear line
+(the run untouched), the markers on the step charts, French."""
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from labcore.spec.codec import to_url
+from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
+from tests.charts import chart_specs
+from ui.surgery import change_of, parse_layers
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def tiny(steps=100_000) -> RunSpec:
+    return RunSpec(NetSpec.uniform(6, 16, "sigmoid", init="xavier_normal"),
+                   TrainSpec(DataSpec("spirals", n_samples=200), steps=steps, record_every=1,
+                             flush_every=10, eval_every=10, device="cpu", lr=0.003))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_jobs_at_the_end():
+    yield
+    from ui import state
+
+    state.manager().shutdown()
+    state.manager.clear()
+
+
+def paused_run(lang="en"):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["spec"] = to_url(tiny())
+    at.query_params["lang"] = lang
+    at.run()
+    at.button(key="lab_step").click().run()
+    from ui import state
+
+    job = state.manager().get(at.session_state["lab_jobs"][0])
+    deadline = time.monotonic() + 60
+    while not (job.status == "paused" and job.view().steps == 10):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return at.run(), job
+
+
+def wait_events(job, n):
+    deadline = time.monotonic() + 30
+    while len(job.view().events) < n:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def texts(at):
+    return "\n".join(str(e.value) for kind in ("error", "warning", "success", "caption") for e in getattr(at, kind))
+
+
+def test_parse_layers_and_the_change_it_makes():
+    assert parse_layers("") is None and parse_layers(" 1-3, 7;9 ") == [1, 2, 3, 7, 9]
+    for bad in ("a", "3-1", "1-", "1.5"):
+        with pytest.raises(ValueError):
+            parse_layers(bad)
+    assert change_of("freeze", None, [2]) == {"set": {"frozen": True}, "layers": [2]}
+    assert change_of("lr", 0.1, [2]) == {"set": {"lr": 0.1}}
+
+
+def test_a_change_on_a_paused_run_then_bad_ones_refused():
+    at, job = paused_run()
+    assert at.button(key="surg_apply").label == "Apply change"
+    at.selectbox(key="surg_kind").select("norm").run()
+    at.selectbox(key="surg_value_norm").select("batchnorm").run()
+    at.text_input(key="surg_layers").input("2-3").run()
+    at.button(key="surg_apply").click().run()
+    assert not at.exception
+    assert "norm: none→batchnorm, applied at the next step boundary" in texts(at)
+    wait_events(job, 1)
+    at.run()
+    page = texts(at)
+    assert "step 10: norm: none→batchnorm" in page and "≈ identity on the current batch" in page
+    figs = chart_specs(at)
+    for key in ("lab_chart_heat0", "lab_chart_loss"):
+        assert any(s.get("name") == "event:10" for s in figs[key]["layout"].get("shapes", [])), key
+    # the same norm again: one clear line, the run untouched
+    before = job.trainer.state
+    at.button(key="surg_apply").click().run()
+    assert "not applied, the run is untouched. norm = 'batchnorm' is not allowed: a layer without a norm: " \
+           "layer 2 already has batchnorm" in texts(at)
+    at.text_input(key="surg_layers").input("2, x").run()
+    at.button(key="surg_apply").click().run()
+    assert "Layers: '2, x' is not a list of layer numbers" in texts(at)
+    at.text_input(key="surg_layers").input("99").run()
+    at.button(key="surg_apply").click().run()
+    assert "a layer from 1 to 6" in texts(at)
+    assert job.trainer.state is before and len(job.view().events) == 1
+    at.selectbox(key="surg_kind").select("optimizer").run()
+    assert "resets its state" in texts(at)
+    job.stop()
+
+
+def test_the_panel_in_french():
+    at, job = paused_run("fr")
+    assert at.button(key="surg_apply").label == "Appliquer"
+    at.button(key="surg_apply").click().run()  # the first choice: residual skips on every layer
+    assert "skip: none→residual, appliqué à la prochaine frontière de pas" in texts(at)
+    wait_events(job, 1)
+    at.run()
+    assert "pas 10 : skip: none→residual" in texts(at)
+    job.stop()
