@@ -23,10 +23,10 @@ def tiny(steps=100_000) -> RunSpec:
 @pytest.fixture(scope="module", autouse=True)
 def _stop_jobs_at_the_end():
     yield
-    from ui import state
+    from ui import resources
 
-    state.manager().shutdown()
-    state.manager.clear()
+    resources.manager().shutdown()
+    resources.manager.clear()
 
 
 def paused_run(lang="en"):
@@ -35,9 +35,9 @@ def paused_run(lang="en"):
     at.query_params["lang"] = lang
     at.run()
     at.button(key="lab_step").click().run()
-    from ui import state
+    from ui import resources
 
-    job = state.manager().get(at.session_state["lab_jobs"][0])
+    job = resources.manager().get(at.session_state["lab_jobs"][0])
     deadline = time.monotonic() + 60
     while not (job.status == "paused" and job.view().steps == 10):
         assert time.monotonic() < deadline
