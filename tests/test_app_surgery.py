@@ -107,3 +107,28 @@ def test_the_panel_in_french():
     at.run()
     assert "pas 10 : skip: none→residual" in texts(at)
     job.stop()
+
+
+def test_a_spec_with_planned_events_trains_with_them_and_keeps_them_in_the_link():
+    from dataclasses import replace
+
+    from labcore.spec.codec import from_url
+    from labcore.spec.events import Change, Event
+    from ui import resources
+
+    spec = replace(tiny(steps=40), events=(Event(20, Change.of(skip="residual")),))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["spec"] = to_url(spec)
+    at.run()
+    assert not at.exception
+    assert "after step 20: skip → residual" in texts(at)
+    assert from_url(at.query_params["spec"]).events == spec.events  # the link keeps them
+    at.button(key="lab_train").click().run()
+    job = resources.manager().get(at.session_state["lab_jobs"][0])
+    wait_events(job, 1)
+    assert job.view().events[0]["step"] == 20
+    at.number_input(key="lab_depth").set_value(3).run()  # still fits: layers were not named
+    assert "after step 20" in texts(at)
+    at.button(key="surg_drop_planned").click().run()
+    assert "after step 20" not in texts(at) and not from_url(at.query_params["spec"]).events
+    job.stop()

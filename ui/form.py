@@ -132,6 +132,7 @@ def apply_spec(spec: RunSpec) -> None:
     ss = st.session_state
     for k, v in spec_to_controls(spec).items():
         ss[k] = v
+    ss[Keys.PLANNED_EVENTS] = [e.to_dict() for e in spec.events]  # [[events]] ride along (ui.surgery)
     ss[Keys.EDITOR_REV] = ss.get(Keys.EDITOR_REV, 0) + 1  # the layer table shows the new stack
 
 

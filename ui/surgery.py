@@ -20,6 +20,7 @@ from labcore.core.errors import SpecError
 from labcore.spec.events import LIVE_SKIPS, label
 from ui import state
 from ui.i18n import t
+from ui.keys import Keys
 
 KINDS = ("skip", "norm", "activation", "lr", "momentum", "weight_decay", "clip_norm", "dropout",
          "optimizer", "freeze", "unfreeze")
@@ -129,6 +130,42 @@ def panel(jobs) -> None:
             (st.success if level == "ok" else st.error)(text)
 
 
+# ----------------------------------------------------------------------------- planned events
+def with_planned(spec):
+    """The form's spec plus the loaded spec's [[events]]; (spec, None) or (spec without them, error)."""
+    from dataclasses import replace
+
+    from labcore.spec.events import Event
+
+    planned = st.session_state.get(Keys.PLANNED_EVENTS) or []
+    if spec is None or not planned:
+        return spec, None
+    try:
+        events = tuple(Event.from_dict(d, f"events[{i}]") for i, d in enumerate(planned))
+        return replace(spec, events=events), None
+    except SpecError as e:  # e.g. the stack got shallower than an event's layer: the run goes without
+        return spec, e
+
+
+def _drop_planned() -> None:
+    st.session_state[Keys.PLANNED_EVENTS] = []
+
+
+def planned_box(spec, error) -> None:
+    """A line per planned change of the spec (and a button to drop them), or why they cannot apply."""
+    planned = st.session_state.get(Keys.PLANNED_EVENTS) or []
+    if not planned:
+        return
+    if error is not None:
+        st.warning(_L("surg.planned_bad", error=str(error)), icon="⚠️")
+    elif spec is not None:
+        lines = [_L("surg.planned_line", step=e.step, label=", ".join(f"{k} → {v}" for k, v in e.change.set)
+                    + (f" ({_L('surg.layers_short')} {', '.join(map(str, e.change.layers))})" if e.change.layers else ""))
+                 for e in spec.events]
+        st.caption(f"**{_L('surg.planned')}**  \n" + "  \n".join(lines))
+    st.button(_L("surg.drop_planned"), key="surg_drop_planned", on_click=_drop_planned)
+
+
 # ----------------------------------------------------------------------------- events on the page
 def event_log(views, tags) -> None:
     """One caption line per event (and per refused change) of the session's runs."""
@@ -156,4 +193,4 @@ def marked(spec: dict, views, tags) -> dict:
     return spec
 
 
-__all__ = ["KINDS", "change_of", "event_log", "marked", "panel", "parse_layers"]
+__all__ = ["KINDS", "change_of", "event_log", "marked", "panel", "parse_layers", "planned_box", "with_planned"]
