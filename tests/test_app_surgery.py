@@ -132,3 +132,31 @@ def test_a_spec_with_planned_events_trains_with_them_and_keeps_them_in_the_link(
     at.button(key="surg_drop_planned").click().run()
     assert "after step 20" not in texts(at) and not from_url(at.query_params["spec"]).events
     job.stop()
+
+
+def test_compare_marks_each_runs_events_on_its_step_charts(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from labcore.core.sinks import train_into
+    from labcore.spec.events import Change, Event
+    from labcore.store.db import RunStore
+    from labcore.train.mlp import Trainer
+    from tests.charts import chart_specs
+    from ui import resources
+
+    monkeypatch.setenv("LAB_HOME", str(tmp_path))
+    resources.reset_run_store(close=True)
+    try:
+        with RunStore() as s:
+            for name, events in (("plain", ()), ("fixed", (Event(20, Change.of(skip="residual")),))):
+                sink = s.sink(name=name)
+                train_into(Trainer(replace(tiny(steps=40), events=events)), sink, name=name)
+        at = AppTest.from_file(str(Path(APP).parent / "pages" / "compare.py"), default_timeout=120).run()
+        assert not at.exception
+        figs = chart_specs(at)
+        curves = [a["text"] for a in figs["cmp_curves"]["layout"]["annotations"] if a.get("name") == "event:20"]
+        assert curves == ["#2 fixed: skip: none→residual"]
+        heat = [s for s in figs["cmp_heatmaps"]["layout"]["shapes"] if s.get("name") == "event:20"]
+        assert [s["xref"] for s in heat] == ["x"]  # newest first: run #2 is the first panel
+    finally:
+        resources.reset_run_store(close=True)
