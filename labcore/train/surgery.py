@@ -46,27 +46,30 @@ def _gen(trainer, layer: int) -> torch.Generator:
 
 
 # ----------------------------------------------------------------------------- norms close to identity
+def _part(m, x: torch.Tensor) -> torch.Tensor:
+    return x if m is None else m(x)
+
+
 @torch.no_grad()
 def _pre_norm_outputs(trainer, blocks: list[int]) -> dict[int, torch.Tensor]:
-    """The Linear outputs of ``blocks`` (1-based) on the current batch, the model left as it was."""
+    """The Linear outputs of ``blocks`` (1-based) on the current batch, the model left as it was.
+
+    The blocks are walked here (Linear -> norm -> activation -> skip, no dropout) rather than
+    hooked, so this holds whatever shortcut ``MLP.forward`` takes; BatchNorm running statistics
+    touched on the way are put back.
+    """
     model = trainer.model
     idx = getattr(trainer, "_last_idx", None)
     x = trainer.data.x_train[idx] if idx is not None else trainer.data.x_train[:trainer.spec.train.batch_size]
     saved = {k: v.clone() for k, v in model.state_dict().items() if "running_" in k or "num_batches" in k}
-    drops = [m for m in model.modules() if isinstance(m, nn.Dropout) and m.training]
-    for m in drops:
-        m.eval()  # no dropout mask drawn: the RNG stream stays as it was
-    outs, handles = {}, []
-    for n in blocks:
-        lin = model.blocks[n - 1].linear
-        handles.append(lin.register_forward_hook(lambda mod, inp, out, n=n: outs.__setitem__(n, out.detach())))
+    outs, h = {}, x
     try:
-        model(x)
+        for n, b in enumerate(model.blocks[:max(blocks)], start=1):
+            z = b.linear(h)  # (B, width)
+            outs[n] = z
+            a = _part(b.act, _part(b.norm, z))
+            h = a if b.skip is None else b.skip(h, a)
     finally:
-        for h in handles:
-            h.remove()
-        for m in drops:
-            m.train()
         model.load_state_dict(saved, strict=False)  # BatchNorm running statistics as they were
     return outs
 
@@ -103,6 +106,12 @@ def _set_frozen(block, frozen: bool) -> None:
                 p.requires_grad_(not frozen)
                 if frozen:
                     p.grad = None
+
+
+def _dropout(trainer, p: float) -> nn.Module:
+    """The dropout part for probability ``p`` (the one place to change if trainers draw masks
+    from their own generator)."""
+    return nn.Dropout(p) if p > 0 else nn.Identity()
 
 
 def _in_dim(block) -> int:
@@ -189,7 +198,7 @@ def apply(trainer, change: Change) -> dict:
                 b = model.blocks[n - 1]
                 was = trainer.state.spec.net.layers[n - 1]
                 if what == "dropout":
-                    b.drop = nn.Dropout(to) if to > 0 else nn.Identity()
+                    b.drop = _dropout(trainer, to)
                 elif what == "skip" and was.skip != to:
                     b.skip = _residual(trainer, b, n) if to == "residual" else SKIP_MODULES["none"](0, 0)
                 elif what == "norm" and was.norm != to:
