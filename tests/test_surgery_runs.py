@@ -161,8 +161,9 @@ def test_every_step_chart_gets_a_labelled_marker():
 
 
 # ----------------------------------------------------------------------------- the skip lesson's claim
-CLAIM = {"preset": "sigmoid-deep", "event_step": 200, "set": {"skip": "residual"}, "window": 50,
-         "min_rise": 1e3, "seeds": (0, 1, 2, 3, 4)}
+# The preset ships the event as [[events]] step = 200, set = {skip = "residual"}.
+CLAIM = {"preset": "sigmoid-deep-then-residual", "event_step": 200, "window": 50, "min_rise": 1e3,
+         "seeds": (0, 1, 2, 3, 4)}
 
 
 def first_last(m, lo, hi):
@@ -176,9 +177,9 @@ def test_residual_skips_added_mid_run_revive_the_input_side(seed):
     """sigmoid-deep stalls (first/last ~1e-16); residual skips added at step 200 from the spec's
     [[events]] raise the first/last gradient ratio by >= 1e3 within 50 steps."""
     base = load_preset(CLAIM["preset"]).spec
-    spec = codec.from_toml(codec.to_toml(replace(base, train=replace(
-        base.train, seed=seed, device="cpu", steps=CLAIM["event_step"] + CLAIM["window"] + 1))) +
-        f'\n[[events]]\nstep = {CLAIM["event_step"]}\nset = {{skip = "{CLAIM["set"]["skip"]}"}}\n')
+    assert [(e.step, e.change.values) for e in base.events] == [(CLAIM["event_step"], {"skip": "residual"})]
+    spec = replace(base, train=replace(base.train, seed=seed, device="cpu",
+                                       steps=CLAIM["event_step"] + CLAIM["window"] + 1))
     m = Trainer(spec).steps()
     s, w = CLAIM["event_step"], CLAIM["window"]
     before, after = first_last(m, s - w, s), first_last(m, s, s + w)

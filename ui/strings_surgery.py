@@ -38,6 +38,9 @@ register({
     "surg.planned_bad": {"en": "The planned live changes no longer fit this network and are left out: {error}",
                          "fr": "Les modifications prévues ne conviennent plus à ce réseau et sont laissées de côté : {error}"},
     "surg.drop_planned": {"en": "Remove the planned changes", "fr": "Retirer les modifications prévues"},
+    "preset.sigmoid-deep-then-residual": {
+        "en": "sigmoid-deep, then residual skips added live at step 200: the input side's gradient comes back within a few steps.",
+        "fr": "sigmoid-deep, puis des connexions résiduelles ajoutées en direct au pas 200 : le gradient revient côté entrée en quelques pas."},
     "surg.kind.lr": {"en": "learning rate", "fr": "taux d'apprentissage"},
     "surg.kind.momentum": {"en": "momentum", "fr": "inertie (momentum)"},
     "surg.kind.weight_decay": {"en": "weight decay", "fr": "décroissance des poids"},
