@@ -68,7 +68,7 @@ with side:
 
 # ----------------------------------------------------------------------------- spec + errors
 spec, errors = form.controls_to_spec(form.control_values())
-spec, planned_error = surgery.with_planned(spec)  # a loaded spec's [[events]] ride along
+planned_error = errors.pop("events", None)  # a loaded spec's [[events]] that no longer fit (not blocking)
 loose = []  # errors of controls that are not on this page (seed, device in the sidebar)
 for name, err in errors.items():
     if name in slots:

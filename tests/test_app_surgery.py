@@ -160,3 +160,18 @@ def test_compare_marks_each_runs_events_on_its_step_charts(tmp_path, monkeypatch
         assert [s["xref"] for s in heat] == ["x"]  # newest first: run #2 is the first panel
     finally:
         resources.reset_run_store(close=True)
+
+
+def test_planned_events_that_no_longer_fit_are_left_out_with_a_warning():
+    from dataclasses import replace
+
+    from labcore.spec.events import Change, Event
+
+    spec = replace(tiny(steps=40), events=(Event(20, Change.of(norm="batchnorm", layers=[6])),))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["spec"] = to_url(spec)
+    at.run()
+    at.number_input(key="lab_depth").set_value(3).run()
+    assert not at.exception
+    assert "no longer fit this network and are left out: events[0].layers = 6" in texts(at)
+    assert not at.button(key="lab_train").disabled  # the run itself is fine

@@ -131,22 +131,6 @@ def panel(jobs) -> None:
 
 
 # ----------------------------------------------------------------------------- planned events
-def with_planned(spec):
-    """The form's spec plus the loaded spec's [[events]]; (spec, None) or (spec without them, error)."""
-    from dataclasses import replace
-
-    from labcore.spec.events import Event
-
-    planned = st.session_state.get(Keys.PLANNED_EVENTS) or []
-    if spec is None or not planned:
-        return spec, None
-    try:
-        events = tuple(Event.from_dict(d, f"events[{i}]") for i, d in enumerate(planned))
-        return replace(spec, events=events), None
-    except SpecError as e:  # e.g. the stack got shallower than an event's layer: the run goes without
-        return spec, e
-
-
 def _drop_planned() -> None:
     st.session_state[Keys.PLANNED_EVENTS] = []
 
@@ -193,4 +177,4 @@ def marked(spec: dict, views, tags) -> dict:
     return spec
 
 
-__all__ = ["KINDS", "change_of", "event_log", "marked", "panel", "parse_layers", "planned_box", "with_planned"]
+__all__ = ["KINDS", "change_of", "event_log", "marked", "panel", "parse_layers", "planned_box"]
