@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from labcore.cli.runs import export_bytes
 from labcore.figures import plots
 from labcore.figures.events import event_steps, mark_events
 from labcore.presets import load_preset
@@ -108,7 +109,8 @@ def test_a_job_queues_changes_for_the_next_chunk_boundary_and_the_store_keeps_th
         stored = store.events(rid)
         assert [e["label"] for e in stored] == [e["label"] for e in v.events]
         assert store.spec(rid, events=False) == small(steps=400)
-        exported = codec.from_json(codec.to_json(store.spec(rid)))  # the export carries the events
+        exported = codec.from_toml(export_bytes(store, rid, "toml").decode())  # the export carries the events
+        assert codec.from_json(export_bytes(store, rid, "json")) == exported
         assert [(e.step, e.change) for e in exported.events] == [
             (20, Change.of(skip="residual")), (20, Change.of(norm="batchnorm", layers=[2])),
             (v.events[2]["step"], Change.of(lr=0.01))]
