@@ -254,3 +254,13 @@ def test_planned_events_apply_at_their_step():
     tr.steps(2)
     assert isinstance(tr.model.blocks[1].skip, Residual)
     assert [e["step"] for e in tr.summary()["events"]] == [0, 30]
+
+
+def test_twins_keep_the_events_that_still_apply():
+    from labcore.presets import load_preset as lp
+    from labcore.spec.twins import twin
+
+    spec = lp("sigmoid-deep-then-residual").spec
+    assert twin(spec, "residual").events == ()  # B already has the skips the event adds
+    assert twin(spec, "batchnorm").events == spec.events
+    assert twin(spec, "lr_down").events == spec.events
