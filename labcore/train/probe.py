@@ -31,6 +31,8 @@ class Probe:
         # A model with a ``tap`` attribute (the MLP) reports its probe points' outputs itself on a
         # recorded step; any other model gets forward hooks.
         self._model = model if model is not None and hasattr(model, "tap") else None
+        # The model's parameters as built (a live surgery that changes the structure makes a new Probe).
+        self._params = list(model.parameters()) if self._model is not None else []
         self.names = [p.name for p in self.points]
         self.capacity, self.device = capacity, device
         n = len(self.points)
@@ -96,7 +98,7 @@ class Probe:
         """The model's tap: keep point ``i``'s output (its gradient comes from :meth:`backward`)."""
         self._outs[i] = output
 
-    def backward(self, objective: torch.Tensor, params: list) -> None:
+    def backward(self, objective: torch.Tensor, params: list | None = None) -> None:
         """The recorded step's backward pass: ``objective.backward()``, and the tapped outputs'
         gradients from the same pass. ``autograd.grad`` captures them inside the engine, which costs
         a third of per-tensor ``retain_grad`` (a hook and a clone per layer) on the CPU; the weight
@@ -105,7 +107,7 @@ class Probe:
         if self._model is None or not wanted:
             objective.backward()
             return
-        params = [p for p in params if p.requires_grad]
+        params = [p for p in (self._params if params is None else params) if p.requires_grad]
         grads = torch.autograd.grad(objective, params + [self._outs[i] for i in wanted], allow_unused=True)
         for p, g in zip(params, grads):
             p.grad = g
