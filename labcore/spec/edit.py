@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from labcore.spec.mlp import NetSpec, RunSpec, SpecError, _int
+from labcore.spec.mlp import MAX_DEPTH, NetSpec, RunSpec, SpecError, _int
 
 LAYER_KEYS = ("width", "activation", "norm", "skip", "dropout")
 INIT_KEYS = {"init": "scheme", "gain": "gain", "sigma": "sigma"}
@@ -20,7 +20,19 @@ KNOWN = ("depth",) + LAYER_KEYS + tuple(INIT_KEYS) + tuple(DATA_KEYS) + TRAIN_KE
 
 
 def override(spec: RunSpec, **changes) -> RunSpec:
-    """A new RunSpec with ``changes`` applied (``None`` values are ignored)."""
+    """A new RunSpec with ``changes`` applied (``None`` values are ignored).
+
+    Every bad value raises a SpecError naming the setting, never a TypeError.
+    """
+    if not isinstance(spec, RunSpec):
+        raise SpecError("spec", spec, "an MLP run spec (RunSpec)")
+    try:
+        return _override(spec, **changes)
+    except TypeError as e:  # a value of a type no check anticipated: still the user's input
+        raise SpecError("spec", changes, f"settings of the right types ({e})") from None
+
+
+def _override(spec: RunSpec, **changes) -> RunSpec:
     changes = {k: v for k, v in changes.items() if v is not None}
     unknown = sorted(set(changes) - set(KNOWN))
     if unknown:
@@ -30,7 +42,7 @@ def override(spec: RunSpec, **changes) -> RunSpec:
     if layer_changes:
         net = net.with_all(**layer_changes)
     if "depth" in changes:
-        _int("net.depth", changes["depth"], 1, 1000)
+        _int("net.depth", changes["depth"], 1, MAX_DEPTH)
         net = NetSpec((net.layers[0],) * changes["depth"], net.init)
     init_changes = {f: changes[k] for k, f in INIT_KEYS.items() if k in changes}
     if init_changes:
@@ -43,6 +55,7 @@ def override(spec: RunSpec, **changes) -> RunSpec:
     if train_changes:
         # flush_every must stay >= record_every: follow a larger record_every.
         if "record_every" in train_changes and "flush_every" not in train_changes:
+            _int("train.record_every", train_changes["record_every"], 1, 10_000)
             train_changes["flush_every"] = max(train.flush_every, train_changes["record_every"])
         train = replace(train, **train_changes)
     return RunSpec(net, train)

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from labcore.core.errors import SpecError, _choice, _float, _int
+from labcore.core.errors import SpecError, _choice, _float, _int, check_tree
 from labcore.data.image_sets import IMAGE_DATASETS, UPSAMPLE_SIZES
 from labcore.spec.choices import CONV_NORMS, DEVICES, INITS, MODEL_NAMES
 
@@ -153,6 +153,7 @@ def from_dict(d: Any) -> ModelRunSpec:
     """Build and validate from the dict form; unknown keys and bad values raise SpecError."""
     if not isinstance(d, dict):
         raise SpecError("spec", d, "a table of model-run fields")
+    check_tree(d)
     d = dict(d)
     kind = d.pop("kind", "model")
     if kind != "model":
