@@ -13,6 +13,7 @@ import ui.strings_runs  # noqa: F401  (status names)
 from labcore.figures import compare as cp
 from labcore.store.db import StoreError
 from ui import state, widgets
+from ui.safe import md
 from ui.i18n import t
 
 state.ensure_router()  # a first request straight to this page still gets the sidebar
@@ -42,7 +43,7 @@ try:
     store.recover()
     runs = store.runs_frame()
 except StoreError as e:
-    st.error(str(e), icon="⚠️")
+    st.error(md(e), icon="⚠️")
     st.stop()
 if len(runs) < 2:
     st.info(L("cmp.too_few_runs"))
@@ -72,7 +73,7 @@ if len(picked) < 2:
 try:
     chosen = [(label(i), _metrics(str(store.path), i, int(info[i].steps), info[i].status)) for i in picked]
 except StoreError as e:
-    st.error(str(e), icon="⚠️")
+    st.error(md(e), icon="⚠️")
     st.stop()
 plot_labels = {k: t(f"plotc.{k}", lang) for k in cp.LABELS}
 

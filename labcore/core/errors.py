@@ -44,6 +44,11 @@ class SpecError(ValueError):
     """A spec field has a value that is not allowed. ``field`` is its dotted path."""
 
     def __init__(self, field: str, value: Any, allowed: str):
+        field = field if isinstance(field, str) else shown(field)
+        if not field.strip():  # an empty or blank key typed as a field name: still name it
+            field = repr(field)
+        if len(field) > 2 * MAX_SHOWN:  # a 100,000-character key
+            field = field[:2 * MAX_SHOWN - 3] + "..."
         self.field, self.value, self.allowed = field, value, allowed
         super().__init__(f"{field} = {shown(value)} is not allowed: {allowed}")
 

@@ -46,14 +46,14 @@ def _bracket_depth(text: str) -> int:
     return deepest
 
 
-def _check_nesting(text: str, toml: bool = False) -> None:
+def _check_nesting(text: str, toml: bool = False, field: str = "spec") -> None:
     """Refuse text nested deeper than MAX_NESTING before it is parsed (strings do not count)."""
     bare = (_TOML_STRINGS if toml else _JSON_STRINGS).sub('""', text)
     deepest = _bracket_depth(bare)
     if toml:  # a dotted key or table header a.b.c opens one table per dot
         deepest = max([deepest] + [m.group(1).count(".") + 1 for m in _TOML_KEYS.finditer(bare)])
     if deepest > MAX_NESTING:
-        raise SpecError("spec", f"{deepest:,} levels", f"at most {MAX_NESTING} levels of nested tables and lists")
+        raise SpecError(field, f"{deepest:,} levels", f"at most {MAX_NESTING} levels of nested tables and lists")
 
 
 def _int_literal(text: str):
@@ -66,7 +66,7 @@ def _loads_json(text: str | bytes, field: str) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError as e:
             raise SpecError(field, "binary data", f"UTF-8 JSON text ({e})") from None
-    _check_nesting(text)
+    _check_nesting(text, field=field)
     try:
         return json.loads(text, parse_int=_int_literal)
     except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
