@@ -15,6 +15,10 @@ MAX_CHARS = 300  # a quoted value longer than this is cut: one line, not a wall 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones
 # that can start markup (``.`` and ``:`` too: they make bare URLs and directives).
 _MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=\"'@^%])")
+# GFM turns bare ``http://…``, ``www.…`` and e-mail addresses into links even when their
+# punctuation is escaped; an invisible WORD JOINER before each ``.``, ``:`` and ``@`` breaks them.
+_AUTOLINK = re.compile(r"(\\[.:@])")
+WORD_JOINER = "\u2060"
 
 
 def md(text: object, max_chars: int = MAX_CHARS) -> str:
@@ -22,7 +26,7 @@ def md(text: object, max_chars: int = MAX_CHARS) -> str:
     s = " ".join(str(text).split())  # newlines would start new blocks (headings, lists, tables)
     if len(s) > max_chars:
         s = s[:max_chars - 1] + "…"
-    return _MARKUP.sub(r"\\\1", s)
+    return _AUTOLINK.sub(WORD_JOINER + r"\1", _MARKUP.sub(r"\\\1", s))
 
 
 __all__ = ["md"]

@@ -12,7 +12,7 @@ import html
 
 def plot_text(text: object) -> str:
     """``text`` for a plotly label: shown exactly as typed, never as markup or a template field."""
-    return html.escape(str(text), quote=True).replace("%", "&#37;").replace("{", "&#123;")
+    return html.escape(str(text), quote=False).replace("%", "&#37;").replace("{", "&#123;")
 
 
 __all__ = ["plot_text"]
