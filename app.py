@@ -18,7 +18,7 @@ import ui.strings_app  # noqa: F401  (registers the app's strings)
 from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
-from ui import recover, resources, state
+from ui import gate, recover, resources, state
 from ui.i18n import LANGUAGES, t
 from ui.keys import Keys
 
@@ -33,6 +33,7 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide")
+gate.require_password(st.session_state.get(Keys.LANG) or st.query_params.get("lang") or "en")  # off unless set
 recover.guarded_init(state.init_app)
 lang = state.lang()
 
