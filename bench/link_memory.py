@@ -9,9 +9,10 @@ over-budget link must leave the server's memory flat (the guard refuses it befor
 """
 from __future__ import annotations
 
+import base64
 import json
-import os
 import sys
+import zlib
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -23,15 +24,20 @@ from labcore.spec import codec  # noqa: E402
 from tests.browser import chromium, new_page, streamlit_server, wait_idle  # noqa: E402
 
 MiB = 1 << 20
+
+
+def code_of(raw: bytes) -> str:
+    """A link code around any bytes (what a hand-made hostile link carries)."""
+    return codec.URL_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
 LINKS = {
     "over budget (16384 x 8, 2 G params)": codec.to_url(codec.from_dict(
         {"net": {"depth": 8, "layer": {"width": 16384}}})),
     "over the memory budget only (4 x 2048, batch 8192)": codec.to_url(codec.from_dict(
         {"net": {"depth": 4, "layer": {"width": 2048}}, "train": {"batch_size": 8192, "data": {"n_samples": 200000}}})),
-    "401-digit gain": codec.URL_PREFIX + __import__("base64").urlsafe_b64encode(__import__("zlib").compress(
-        json.dumps({"net": {"init": {"gain": 10**400}}}).encode())).decode().rstrip("="),
-    "10**5 nested [": codec.URL_PREFIX + __import__("base64").urlsafe_b64encode(
-        __import__("zlib").compress(b"[" * 100_000)).decode().rstrip("="),
+    "401-digit gain": code_of(json.dumps({"net": {"init": {"gain": 10**400}}}).encode()),
+    "10**5 nested [": code_of(b"[" * 100_000),
     "issue 13's eval link (was 11.8 GB), trained": codec.to_url(codec.from_dict(
         {"net": {"depth": 1, "layer": {"width": 16384}}, "train": {"batch_size": 1, "steps": 2, "eval_every": 1,
                                                                    "data": {"n_samples": 200000, "test_fraction": 0.9}}})),

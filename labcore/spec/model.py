@@ -166,11 +166,14 @@ def from_dict(d: Any) -> ModelRunSpec:
 
 
 def from_json(text: str | bytes) -> ModelRunSpec:
-    try:
-        d = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SpecError("spec", str(text)[:40], f"valid JSON ({e})") from None
-    return from_dict(d)
+    """Parse with the codec's guards (size cap, nesting scan, over-long integers), as a model spec."""
+    from labcore.spec.codec import MAX_TEXT_BYTES, _loads_json
+
+    if not isinstance(text, (str, bytes)):
+        raise SpecError("spec", text, "JSON text")
+    if len(text) > MAX_TEXT_BYTES:
+        raise SpecError("spec", f"{len(text):,} bytes", f"a spec of at most {MAX_TEXT_BYTES // 1024} KiB")
+    return from_dict(_loads_json(text, "spec"))
 
 
 def degradation_spec(depth: int, residual: bool, **changes) -> ModelRunSpec:
