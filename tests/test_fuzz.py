@@ -298,7 +298,9 @@ def test_fuzz_override(scale):
     @example({"optimizer": "nesterov", "momentum": 0}).via("issue 13")
     @example({"width": 10**5000}).via("issue 13")
     def run(changes):
-        settle(lambda: override(mlp.RunSpec(), **changes))  # counted as "via <lambda>": override
+        def override_default():
+            return override(mlp.RunSpec(), **changes)
+        settle(override_default)
 
     run()
 
