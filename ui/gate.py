@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 
 import streamlit as st
@@ -17,6 +18,7 @@ import streamlit as st
 import ui.strings_app  # noqa: F401
 from ui.i18n import t
 
+log = logging.getLogger("gradient_flow_lab")
 PASSED = "app_gate_passed"  # session key: the digest of the password this session typed
 
 
@@ -25,7 +27,8 @@ def configured_password() -> str | None:
         if st.secrets.load_if_toml_exists() and st.secrets.get("lab_password"):
             return str(st.secrets["lab_password"])
     except Exception:  # noqa: BLE001 - a malformed secrets file must not open the door
-        return "\0unusable secrets file"  # nobody can type it: the lab stays closed, and says why below
+        log.exception("the secrets file cannot be read: the lab stays closed until it is fixed")
+        return "\0unusable secrets file"  # a password nobody can type
     return os.environ.get("LAB_PASSWORD") or None
 
 
