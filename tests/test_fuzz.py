@@ -258,6 +258,7 @@ def test_fuzz_json_and_urls(scale):
     @example('{"train":{"seed":' + "7" * 5000 + "}}").via("issue 13")
     @example(json.dumps(GAIN_401)).via("issue 13")
     @example('{"kind":"model"}').via("issue 13")
+    @example('"' + "\\" * 200_000).via("an unterminated string of escapes")
     def run(text):
         settle(codec.from_json, text)
         settle(codec.from_json, text.encode())
@@ -279,6 +280,10 @@ def test_fuzz_toml(scale):
     @example(SEED_TOML).via("issue 13")
     @example(GAIN_TOML).via("issue 13")
     @example('kind = "model"\n').via("issue 13")
+    @example(" " * 200_000).via("the first key-depth scan backtracked quadratically on this (minutes)")
+    @example("a" + " \t" * 100_000 + "b").via("quadratic backtracking")
+    @example('"""' + "a" * 200_000).via("an unterminated multi-line string")
+    @example("a" + ".a" * 100_000 + " = 1").via("a 100,000-level dotted key")
     def run(text):
         settle(codec.from_toml, text)
 

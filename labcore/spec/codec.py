@@ -34,7 +34,7 @@ MAX_INT_DIGITS = 40  # longer integer literals are refused by the field's check,
 # ----------------------------------------------------------------------------- nesting scan
 _JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 _TOML_STRINGS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
-_TOML_KEYS = re.compile(r'(?m)(?:^|[{,])[ \t]*\[{0,2}[ \t]*([A-Za-z0-9_\-. \t"]+?)[ \t]*(?:=|\]{1,2})')
+_TOML_SEGMENTS = re.compile(r"[\n{,]")  # a key starts a line, an inline table or follows a comma
 _BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
@@ -50,8 +50,11 @@ def _check_nesting(text: str, toml: bool = False, field: str = "spec") -> None:
     """Refuse text nested deeper than MAX_NESTING before it is parsed (strings do not count)."""
     bare = (_TOML_STRINGS if toml else _JSON_STRINGS).sub('""', text)
     deepest = _bracket_depth(bare)
-    if toml:  # a dotted key or table header a.b.c opens one table per dot
-        deepest = max([deepest] + [m.group(1).count(".") + 1 for m in _TOML_KEYS.finditer(bare)])
+    if toml:  # a dotted key or table header a.b.c opens one table per dot (string ops: linear time)
+        for seg in _TOML_SEGMENTS.split(bare):
+            seg = seg.lstrip(" \t[")
+            key = seg.split("=", 1)[0] if "=" in seg else seg.split("]", 1)[0] if "]" in seg else ""
+            deepest = max(deepest, key.count(".") + 1)
     if deepest > MAX_NESTING:
         raise SpecError(field, f"{deepest:,} levels", f"at most {MAX_NESTING} levels of nested tables and lists")
 
