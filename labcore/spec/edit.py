@@ -54,4 +54,4 @@ def _override(spec: RunSpec, **changes) -> RunSpec:
             _int("train.record_every", train_changes["record_every"], 1, 10_000)
             train_changes["flush_every"] = max(train.flush_every, train_changes["record_every"])
         train = replace(train, **train_changes)
-    return RunSpec(net, train)
+    return RunSpec(net, train, spec.events)  # live-surgery events kept (refused if they no longer fit)
