@@ -138,7 +138,14 @@ mlp_dict = st.fixed_dictionaries({}, optional={
                   "layers": st.lists(table(LAYER, False), min_size=1, max_size=5)}),
     "train": st.builds(lambda t, d: {**t, **({"data": d} if d is not None else {})},
                        table(TRAIN), st.one_of(st.none(), table(DATA), anything)),
-    "kind": st.sampled_from(["mlp", "model", "rnn", ""])})
+    "kind": st.sampled_from(["mlp", "model", "rnn", ""]),
+    "events": st.one_of(anything, st.lists(st.fixed_dictionaries(
+        {"step": field_value(st.integers(0, 600)),
+         "set": st.one_of(anything, table({"lr": TRAIN["lr"], "momentum": st.sampled_from([0.0, 0.9]),
+                                           "optimizer": TRAIN["optimizer"], "norm": LAYER["norm"],
+                                           "skip": LAYER["skip"], "activation": LAYER["activation"],
+                                           "dropout": LAYER["dropout"], "frozen": st.booleans()}))},
+        optional={"layers": st.one_of(anything, st.lists(st.integers(-1, 6), max_size=3))}), max_size=3))})
 model_dict = st.builds(lambda d: {"kind": "model", **d}, table(MODEL))
 spec_dict = st.one_of(mlp_dict, model_dict, anything)
 
@@ -148,6 +155,7 @@ EVAL_CASE = {"net": {"depth": 1, "layer": {"width": 16384}},
 GAIN_401 = {"net": {"init": {"gain": 10**400}}}
 BN_BATCH_1 = {"net": {"layer": {"norm": "batchnorm"}}, "train": {"batch_size": 1}}
 NESTEROV_0 = {"train": {"optimizer": "nesterov", "momentum": 0.0}}
+BN_LATER_AT_BATCH_1 = {"train": {"batch_size": 1}, "events": [{"step": 5, "set": {"norm": "batchnorm"}}]}
 
 
 def url_of(raw: bytes) -> str:
@@ -196,6 +204,7 @@ GAIN_TOML = "[net.init]\ngain = " + "9" * 400 + "\n"
     (lambda: mlp.from_dict({"net": {1: 2}}), "net"),
     (lambda: codec.from_dict(BN_BATCH_1), "train.batch_size"),
     (lambda: codec.from_dict(NESTEROV_0), "train.momentum"),
+    (lambda: codec.from_dict(BN_LATER_AT_BATCH_1), "train.batch_size"),
     (lambda: family_of(ModelRunSpec(batch_size=1)).check(ModelRunSpec(batch_size=1)), "batch_size"),
     (lambda: family_of(ModelRunSpec(n_train=1)).check(ModelRunSpec(n_train=1)), "n_train"),
 ])
@@ -238,6 +247,7 @@ def test_fuzz_dicts(scale):
     @example({"net": {1: 2}}).via("issue 13")
     @example({"kind": "model"}).via("issue 13")
     @example({"kind": []}).via("hostile kind")
+    @example(BN_LATER_AT_BATCH_1).via("BatchNorm inserted by a live-surgery event at batch 1")
     def run(d):
         settle(codec.from_dict, d)
         if isinstance(d, dict) and d.get("kind") == "model":
