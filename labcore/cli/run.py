@@ -14,7 +14,7 @@ from labcore.data.datasets import DATASETS
 from labcore.spec.edit import override
 from labcore.spec.choices import ACTIVATIONS, DEVICES, INITS, NORMS, OPTIMIZERS, SKIPS
 from labcore.core.sinks import MemorySink
-from labcore.cli import models, runs
+from labcore.cli import models, runs, seq
 from labcore.core.family import family_of
 from labcore.core.status import Status
 from labcore.spec.mlp import RunSpec, SpecError
@@ -66,9 +66,14 @@ def spec_from_args(args):
 
     if getattr(args, "model", None):
         return models.spec_from_args(args)
+    if getattr(args, "family", None) and not (args.spec or args.preset):
+        return seq.spec_from_args(args)
     if args.spec and args.preset:
         raise SpecError("--spec", args.spec, "either --spec or --preset, not both")
     base = load_spec_file(args.spec) if args.spec else load_preset(args.preset or "relu-he").spec
+    if seq.handles(base):  # a recurrent spec file or preset takes the sequence flags
+        return seq.override(base, args)
+    seq.check_unused(args)
     changes = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
     if not isinstance(base, RunSpec):
         if changes:
