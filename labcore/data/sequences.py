@@ -73,7 +73,8 @@ class SequenceTask:
             return torch.stack([u, marks], dim=2), y
         if self.task == "recall":
             sym = self._randint(k, b, T)  # (b, T): the first symbol and T-1 distractors
-            x = torch.nn.functional.one_hot(sym, k).float()
+            # one-hot by scatter: F.one_hot reads the indices' range on the host (a sync)
+            x = torch.zeros(b, T, k, device=self.device).scatter_(2, sym[:, :, None], 1.0)
             return x, sym[:, 0].clone()
         bits = self._randint(2, b, T)  # parity
         y = bits[:, :k].sum(1) % 2
