@@ -19,4 +19,5 @@ register({
     "nav.runs": {"en": "Runs", "fr": "Entraînements"},
     "nav.compare": {"en": "Compare", "fr": "Comparer"},
     "nav.models": {"en": "Models", "fr": "Modèles"},
+    "nav.sequences": {"en": "Through time", "fr": "À travers le temps"},
 })

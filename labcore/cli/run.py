@@ -218,7 +218,7 @@ def cmd_run(args) -> int:
 def cmd_presets(args) -> int:
     from labcore.presets import list_presets
 
-    presets = list_presets()
+    presets = list_presets(None)
     w = max(len(p.name) for p in presets)
     for p in presets:
         print(f"{p.name:<{w}}  {p.description}")
