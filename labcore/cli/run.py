@@ -207,7 +207,8 @@ def cmd_run(args) -> int:
     extras = getattr(trainer, "result_extras", None)  # e.g. top-1/top-5 and epochs of full models
     if extras is not None:
         result.update(extras())
-    print_summary(result, metrics)
+    if not getattr(trainer, "replaces_layer_table", False):  # a recurrent run's "layers" are time steps
+        print_summary(result, metrics)
     line = getattr(trainer, "summary_line", None)
     if line is not None:
         print(line())

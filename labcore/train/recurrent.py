@@ -201,11 +201,28 @@ class RecurrentTrainer(TrainLoop):
                 "first_last_ratio": num(ratio), "through_time_ratio": num(ratio), "accuracy": num(self.test_acc),
                 "final_test_acc": num(self.test_acc)}
 
+    replaces_layer_table = True  # the CLI prints summary_line() instead of a 500-row per-"layer" table
+
     def summary_line(self) -> str:
-        r = self.result_extras()["through_time_ratio"]
-        s = self.spec
-        return (f"{s.cell} on {s.task} (T = {s.seq_len})   ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ (median over recorded steps): "
-                f"{'—' if r is None else f'{r:.3g}'}")
+        from labcore.figures.sequence import diagnose_time, sentence
+
+        steps, rows = self.through_time_rows()
+        s, r = self.spec, self.result_extras()
+        fmt = lambda v, f: "—" if v is None else format(v, f)  # noqa: E731
+        first = rows[0] if len(rows) else None
+        lines = [f"{s.cell} on {s.task} (T = {s.seq_len}, difficulty {s.level}, hidden {s.hidden} × {s.layers})"]
+        if first is not None:
+            lines.append(f"‖∂L/∂h_t‖ at step {steps[0]}: t1 {first[0]:.3g}   t{s.seq_len // 2} "
+                         f"{first[s.seq_len // 2 - 1]:.3g}   t{s.seq_len} {first[-1]:.3g}")
+        lines.append(f"‖∂L/∂h_1‖ / ‖∂L/∂h_T‖: {fmt(r['through_time_ratio'], '.3g')} (median over recorded steps)")
+        chunk = MetricsChunk(self.layers, steps, np.zeros(len(steps)), np.zeros(len(steps)),
+                             np.zeros((len(steps), len(LAYER_METRICS), len(self.layers))))
+        chunk.layer[:, _GRAD, :] = rows
+        lines.append("diagnosis: " + sentence(diagnose_time(chunk, str(self.status), self.first_bad_step)))
+        bad = f" at step {self.first_bad_step}" if self.first_bad_step else ""
+        lines.append(f"test accuracy: {fmt(r['accuracy'], '.1%')}   status: {self.status}{bad}   steps: {self.step}   "
+                     f"{self.steps_per_second:.0f} steps/s   device: {self.device_label}   params: {self.params:,}")
+        return "\n".join(lines)
 
 
 __all__ = ["RecurrentTrainer", "TimeProbe"]
