@@ -86,4 +86,29 @@ class SequenceTask:
         return other.batch(n)
 
 
-__all__ = ["SequenceTask", "TaskShape", "task_shape"]
+
+
+
+class TokenTask:
+    """Token sequence-to-sequence tasks for the transformer family, drawn on the device.
+
+    ``sort``: y = the input tokens in increasing order; ``reverse``: y = the input reversed. Both
+    need every position to attend to others (per-token classification over ``vocab`` values).
+    """
+
+    def __init__(self, task: str, seq_len: int, vocab: int, device: torch.device, seed: int):
+        if task not in ("sort", "reverse"):
+            raise KeyError(task)
+        self.task, self.n, self.vocab, self.device = task, seq_len, vocab, torch.device(device)
+        self.gen = torch.Generator(device=self.device)
+        self.gen.manual_seed(seed)
+
+    def batch(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (b, n) int64 tokens, y (b, n) int64 targets."""
+        x = torch.randint(0, self.vocab, (b, self.n), generator=self.gen, device=self.device)
+        y = x.sort(dim=1).values if self.task == "sort" else x.flip(1)
+        return x, y
+
+    def fixed(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return TokenTask(self.task, self.n, self.vocab, self.device, seed).batch(n)
+__all__ = ["SequenceTask", "TaskShape", "TokenTask", "task_shape"]
