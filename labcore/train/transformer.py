@@ -24,6 +24,7 @@ from torch import nn
 
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.data.sequences import TokenTask
+from labcore.nets.registry import OPTIMIZER_FNS
 from labcore.nets.transformer import build_transformer
 from labcore.spec.transformer import TransformerSpec
 from labcore.train.device import cpu_threads_for, device_label, resolve_device
@@ -103,7 +104,7 @@ class TransformerTrainer(TrainLoop):
         self.model = build_transformer(spec).to(self.device)
         self.params = sum(p.numel() for p in self.model.parameters())
         self.layers = spec.probe_names
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=spec.lr_at(1), foreach=True)
+        self.opt = OPTIMIZER_FNS["adam"](self.model.parameters(), spec.lr_at(1), 0.0, 0.0, self.device)
         self.probe = DepthProbe(self.layers, self.model.sublayer_weights(),
                                 -(-spec.flush_every // spec.record_every) + 1, self.device)
         self._eval_buf = torch.full((-(-spec.flush_every // spec.eval_every) + 2, 2), math.nan, device=self.device)
