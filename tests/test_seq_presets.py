@@ -38,3 +38,28 @@ def test_the_claim_can_fail():
     preset = RNN_PRESETS[0]
     lstm = VARIANTS["lstm"](preset.spec.with_changes(forget_bias=-3.0, seed=0))
     assert _ratio_at_init(lstm) < preset.claim["fixed_min_ratio"]
+
+
+TRANSFORMER_PRESETS = [p for p in list_presets("transformer") if p.claim]
+
+
+def _last_first_at_init(spec) -> float:
+    from labcore.train.transformer import last_first_ratio
+
+    trainer = family_of(spec).make_trainer(spec.with_changes(device="cpu", eval_every=10**6))
+    return last_first_ratio(trainer.steps(1))
+
+
+@pytest.mark.parametrize("preset", TRANSFORMER_PRESETS, ids=lambda p: p.name)
+def test_post_ln_vs_pre_ln_claim_holds_on_five_seeds(preset):
+    from labcore.spec.transformer import VARIANTS as T_VARIANTS
+
+    claim = preset.claim
+    assert claim["at"] == "init" and preset.spec.ln == "post" and preset.spec.warmup_steps == 0
+    post, pre = [], []
+    for seed in SEEDS:
+        a = preset.spec.with_changes(seed=seed)
+        post.append(_last_first_at_init(a))
+        pre.append(_last_first_at_init(T_VARIANTS[claim["twin"]](a)))
+    assert min(post) > claim["broken_min_last_first"], post
+    assert max(pre) < claim["fixed_max_last_first"], pre
