@@ -57,3 +57,14 @@ def test_link_reopens_the_settings_and_twins_train():
     assert views[0].metrics.layers == [f"t{i}" for i in range(1, 21)] and len(views[1].metrics.steps) == 7
     at.run()
     assert not at.exception
+
+
+def test_transformers_page_renders_in_french_with_the_preset_twin():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "fr"
+    at.run()
+    at.switch_page("pages/transformers.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("transformers" in t.value for t in at.title)
+    assert _w(at.selectbox, "tf_ln").value == "post" and _w(at.selectbox, "tf_twin").value == "pre_ln"

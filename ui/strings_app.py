@@ -20,4 +20,5 @@ register({
     "nav.compare": {"en": "Compare", "fr": "Comparer"},
     "nav.models": {"en": "Models", "fr": "Modèles"},
     "nav.sequences": {"en": "Through time", "fr": "À travers le temps"},
+    "nav.transformers": {"en": "Through depth", "fr": "À travers la profondeur"},
 })

@@ -67,3 +67,39 @@ register({
                        "fr": "Un RNN tanh n'a pas de portes : sa part saturée compte les unités de h_t à 1 % de ±1."},
     "seq.link": {"en": "This page's link reopens these settings.", "fr": "Le lien de cette page rouvre ces réglages."},
 })
+
+register({
+    "tf.title": {"en": "Through depth: transformers", "fr": "À travers la profondeur : transformers"},
+    "tf.subtitle": {"en": "A small transformer encoder learns a token task. Where the LayerNorm sits decides how the "
+                          "gradient spreads over depth at initialisation: after each residual add (Post-LN) the blocks "
+                          "near the output get the most, before each sublayer (Pre-LN) they are even, and Post-LN "
+                          "needs a learning-rate warm-up (Xiong et al. 2020).",
+                    "fr": "Un petit encodeur transformer apprend une tâche sur des symboles. La place de la LayerNorm "
+                          "décide de la répartition du gradient en profondeur à l'initialisation : après chaque addition "
+                          "résiduelle (Post-LN) les blocs proches de la sortie en reçoivent le plus, avant chaque "
+                          "sous-couche (Pre-LN) il est réparti, et le Post-LN demande une montée progressive du taux "
+                          "d'apprentissage (Xiong et al. 2020)."},
+    "tf.ln": {"en": "LayerNorm", "fr": "LayerNorm"},
+    "tf.ln.post": {"en": "Post-LN (after the add)", "fr": "Post-LN (après l'addition)"},
+    "tf.ln.pre": {"en": "Pre-LN (before the sublayer)", "fr": "Pre-LN (avant la sous-couche)"},
+    "tf.layers": {"en": "Blocks", "fr": "Blocs"},
+    "tf.d_model": {"en": "d_model", "fr": "d_model"},
+    "tf.heads": {"en": "Heads", "fr": "Têtes"},
+    "tf.task.sort": {"en": "sort the tokens", "fr": "trier les symboles"},
+    "tf.task.reverse": {"en": "reverse the tokens", "fr": "inverser les symboles"},
+    "tf.seq_len": {"en": "Tokens per sequence", "fr": "Symboles par séquence"},
+    "tf.vocab": {"en": "Token values", "fr": "Valeurs des symboles"},
+    "tf.warmup": {"en": "Warm-up steps (0 = none)", "fr": "Pas de montée (0 = aucune)"},
+    "tf.twin.none": {"en": "nothing (one run)", "fr": "rien (un seul entraînement)"},
+    "tf.twin.pre_ln": {"en": "Pre-LN", "fr": "Pre-LN"},
+    "tf.twin.post_ln": {"en": "Post-LN", "fr": "Post-LN"},
+    "tf.twin.warmup": {"en": "+ warm-up (a quarter of the steps)", "fr": "+ montée (un quart des pas)"},
+    "tf.twin.no_warmup": {"en": "without warm-up", "fr": "sans montée"},
+    "tf.twin.clip": {"en": "+ gradient clipping (1.0)", "fr": "+ écrêtage du gradient (1,0)"},
+    "tf.chart.depth": {"en": "Gradient norm per sublayer (input on the left)",
+                       "fr": "Norme du gradient par sous-couche (entrée à gauche)"},
+    "tf.axis.depth": {"en": "sublayer (1.attn, 1.mlp, … → head)", "fr": "sous-couche (1.attn, 1.mlp, … → tête)"},
+    "tf.axis.stream": {"en": "residual-stream RMS", "fr": "RMS du flux résiduel"},
+    "tf.acts_note": {"en": "Left: the residual stream's RMS after each sublayer (Post-LN holds it at 1; Pre-LN lets it grow).",
+                     "fr": "À gauche : la RMS du flux résiduel après chaque sous-couche (1 en Post-LN ; elle croît en Pre-LN)."},
+})
