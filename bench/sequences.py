@@ -3,11 +3,11 @@
 For each spec, one net is trained on one stream of generated sequences two ways, taking turns on
 the same model, optimizer and task generator, in interleaved rounds so machine noise hits both:
 
-- ``bare``: a hand-written PyTorch loop (fresh batch, fused nn.RNN/LSTM/GRU forward, loss,
+- ``bare``: a hand-written PyTorch loop (fresh batch, fused nn.RNN/LSTM/GRU or encoder forward, loss,
   backward, optimizer step);
-- ``lab``: :class:`~labcore.train.recurrent.RecurrentTrainer` at the spec's recording cadence
-  (default: every 20th step, unrolled through time, ‖∂L/∂h_t‖ for every t, gate statistics),
-  flushes included, test evaluations off.
+- ``lab``: :class:`~labcore.train.recurrent.RecurrentTrainer` (or the transformer trainer) at the
+  spec's recording cadence (default: every 20th step; recurrent: unrolled through time, ‖∂L/∂h_t‖
+  for every t, gate statistics; transformer: per-sublayer norms), flushes included, evaluations off.
 
 Prints one JSON document with steps/s per round and the ratio lab ÷ bare (overall and median
 round). Run: ``python bench/sequences.py [--quick]``.
@@ -26,11 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from labcore.spec.recurrent import RecurrentSpec  # noqa: E402
+from labcore.spec.transformer import TransformerSpec  # noqa: E402
 from labcore.train.recurrent import RecurrentTrainer  # noqa: E402
+from labcore.train.transformer import TransformerTrainer  # noqa: E402
 
 
 class BareLoop:
-    """The loop the lab is measured against, driving the trainer's own model, optimizer and task."""
+    """The loop the lab is measured against, driving the trainer's own model, optimizer and task.
+
+    (A transformer's bare loop also sets the warm-up lr each step, as any such loop must.)
+    """
 
     def __init__(self, trainer: RecurrentTrainer):
         self.t = trainer
@@ -38,6 +43,9 @@ class BareLoop:
     def steps(self, n: int) -> None:
         t, b = self.t, self.t.spec.batch_size
         for _ in range(n):
+            if hasattr(t.spec, "lr_at"):
+                for g in t.opt.param_groups:
+                    g["lr"] = t.spec.lr_at(1)
             x, y = t.task.batch(b)
             loss, _ = t._loss_acc(t.model(x), y)
             t.opt.zero_grad(set_to_none=True)
@@ -45,9 +53,9 @@ class BareLoop:
             t.opt.step()
 
 
-def measure(name: str, spec: RecurrentSpec, rounds: int, steps: int) -> dict:
+def measure(name: str, spec, rounds: int, steps: int) -> dict:
     spec = spec.with_changes(steps=10**6, eval_every=10**6, device="cpu")
-    lab = RecurrentTrainer(spec)
+    lab = (RecurrentTrainer if isinstance(spec, RecurrentSpec) else TransformerTrainer)(spec)
     runners = {"bare": BareLoop(lab), "lab": lab}
     for r in runners.values():  # warm-up: allocator, optimizer state, the first recorded step
         r.steps(spec.record_every)
@@ -77,9 +85,11 @@ def main() -> None:
         "lstm recall T=50 h=64 (default)": RecurrentSpec(),
         "rnn recall T=50 h=64": RecurrentSpec(cell="rnn"),
         "gru adding T=100 h=64": RecurrentSpec(cell="gru", task="adding", seq_len=100),
+        "transformer post-LN 6 x 64 (default)": TransformerSpec(),
     }
-    out = [measure(k, s, rounds, steps) for k, s in cases.items()]
-    print(json.dumps({"torch": torch.__version__, "cases": out}, indent=1))
+    print(json.dumps({"torch": torch.__version__, "rounds": rounds, "steps_per_round": steps}), flush=True)
+    for k, s in cases.items():  # one JSON line per case, as soon as it is measured
+        print(json.dumps(measure(k, s, rounds, steps)), flush=True)
 
 
 if __name__ == "__main__":
