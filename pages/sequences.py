@@ -17,7 +17,7 @@ from labcore.figures.sequence import diagnose_time, gate_stats
 from labcore.presets import list_presets
 from labcore.spec import codec
 from labcore.spec.recurrent import CELLS, RECURRENT_INITS, TASKS, VARIANTS, RecurrentSpec
-from ui import state, widgets
+from ui import resources, state, widgets
 from ui.i18n import t
 from ui.seq_live import Panel
 
@@ -92,8 +92,8 @@ try:
     values = {f: ss[f"{P}_{f}"] for f in FIELDS}
     values = {k: (float(v) if k in ("forget_bias", "clip_norm", "lr") else int(v) if k in (
         "seq_len", "difficulty", "hidden", "layers", "steps") else v) for k, v in values.items()}
-    spec = ss.get(f"{P}_base", RecurrentSpec()).with_changes(**values, seed=int(ss.get(state.SEED, 0)),
-                                                           device=ss.get(state.DEVICE, "auto"))
+    spec = ss.get(f"{P}_base", RecurrentSpec()).with_changes(**values, seed=state.seed(),
+                                                           device=state.device())
     st.query_params[P] = codec.to_url(spec)  # the link reopens these settings
 except SpecError as e:
     st.error(L("seq.bad_input", error=e), icon="⚠️")

@@ -16,7 +16,7 @@ from labcore.figures.diagnose import diagnose
 from labcore.presets import list_presets
 from labcore.spec import codec
 from labcore.spec.transformer import LN_PLACES, TOKEN_TASKS, VARIANTS, TransformerSpec
-from ui import state, widgets
+from ui import resources, state, widgets
 from ui.i18n import t
 from ui.seq_live import Panel
 
@@ -70,8 +70,8 @@ spec = None
 try:
     values = {f: (float(ss[f"{P}_{f}"]) if f == "lr" else ss[f"{P}_{f}"] if f in ("ln", "task") else int(ss[f"{P}_{f}"]))
               for f in FIELDS}
-    spec = ss.get(f"{P}_base", TransformerSpec()).with_changes(**values, seed=int(ss.get(state.SEED, 0)),
-                                                             device=ss.get(state.DEVICE, "auto"))
+    spec = ss.get(f"{P}_base", TransformerSpec()).with_changes(**values, seed=state.seed(),
+                                                             device=state.device())
     st.query_params[P] = codec.to_url(spec)
 except SpecError as e:
     st.error(L("seq.bad_input", error=e), icon="⚠️")

@@ -44,7 +44,7 @@ def test_link_reopens_the_settings_and_twins_train():
     assert _w(at.selectbox, "rnn_cell").value == "rnn" and _w(at.number_input, "rnn_seq_len").value == 20
     assert _w(at.selectbox, "rnn_twin").value == "lstm"
     _w(at.button, "rnn_train").click().run()
-    from ui.state import manager
+    from ui.resources import manager
     from labcore.core.status import TERMINAL
 
     ids = at.session_state["rnn_jobs"]

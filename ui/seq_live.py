@@ -12,7 +12,7 @@ from typing import Callable
 import streamlit as st
 
 from labcore.core.status import RUNNING_OR_WAITING
-from ui import state
+from ui import resources, state
 from ui.i18n import t
 
 POLL_SECONDS = 0.5
@@ -30,11 +30,11 @@ class Panel:
 
     # ------------------------------------------------------------------ jobs + actions
     def jobs(self):
-        m = state.manager()
+        m = resources.manager()
         return [j for j in (m.get(i) for i in st.session_state.get(self.k_jobs, [])) if j is not None]
 
     def _submit(self, paused: bool = False) -> None:
-        ss, m = st.session_state, state.manager()
+        ss, m = st.session_state, resources.manager()
         spec = ss.get(self.k_spec)
         if spec is None:
             return
@@ -70,7 +70,7 @@ class Panel:
             j.stop()
 
     def _reset(self) -> None:
-        m = state.manager()
+        m = resources.manager()
         for j in self.jobs():
             m.forget(j.id)
         st.session_state[self.k_jobs] = []
@@ -121,7 +121,7 @@ class Panel:
         st.session_state[self.k_poll] = running
 
         def body() -> None:
-            state.manager().heartbeat(state.owner_id())
+            resources.manager().heartbeat(state.owner_id())
             views, tags = self.views()
             if not views:
                 st.info(self.L("live.empty"))
