@@ -3,7 +3,7 @@ import pytest
 
 import labcore.families  # noqa: F401
 from labcore.core.family import family_of
-from labcore.figures.sequence import through_time_ratio
+from labcore.core.metrics import through_time_ratio
 from labcore.presets import list_presets
 from labcore.spec.recurrent import VARIANTS
 

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from labcore.core.metrics import MetricsChunk
+from labcore.core.metrics import MetricsChunk, through_time_ratio
 from labcore.figures.diagnose import THRESHOLDS, Diagnosis
 from labcore.figures.plots import MAX_DEPTH_POINTS, RUN_COLORS, _axes, _grid, _lab, _scatter, _spec, chart, pick
 
@@ -27,17 +27,6 @@ ENGLISH = {
     "time_uneven": "Fading through time: the first step receives {ratio:.2g}× the gradient of the last.",
     "time_healthy": "Flowing through time: ‖∂L/∂h_t‖ stays within {limit:.0f}× from the last step to the first.",
 }
-
-
-def through_time_ratio(rows: np.ndarray) -> float:
-    """Median over recorded steps of ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ ((R, T) rows; NaN if nothing finite)."""
-    rows = np.asarray(rows, dtype=np.float64)
-    if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] < 2:
-        return float("nan")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = rows[:, 0] / rows[:, -1]
-    r = r[np.isfinite(r)]
-    return float(np.median(r)) if len(r) else float("nan")
 
 
 def diagnose_time(m: MetricsChunk, status: str, first_bad_step: int | None = None,

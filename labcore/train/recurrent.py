@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from labcore.core.metrics import LAYER_METRICS, MetricsChunk
+from labcore.core.metrics import LAYER_METRICS, MetricsChunk, through_time_ratio
 from labcore.data.sequences import SequenceTask
 from labcore.nets.recurrent import build_recurrent
 from labcore.nets.registry import OPTIMIZER_FNS
@@ -191,8 +191,6 @@ class RecurrentTrainer(TrainLoop):
 
     def result_extras(self) -> dict:
         """The ``--json`` keys of a recurrent run: grad_through_time (recorded steps × T), accuracy..."""
-        from labcore.figures.sequence import through_time_ratio
-
         steps, rows = self.through_time_rows()
         num = lambda v: float(v) if v is not None and math.isfinite(v) else None  # noqa: E731
         ratio = through_time_ratio(rows)
@@ -204,8 +202,6 @@ class RecurrentTrainer(TrainLoop):
     replaces_layer_table = True  # the CLI prints summary_line() instead of a 500-row per-"layer" table
 
     def summary_line(self) -> str:
-        from labcore.figures.sequence import diagnose_time, sentence
-
         steps, rows = self.through_time_rows()
         s, r = self.spec, self.result_extras()
         fmt = lambda v, f: "—" if v is None else format(v, f)  # noqa: E731
@@ -215,10 +211,6 @@ class RecurrentTrainer(TrainLoop):
             lines.append(f"‖∂L/∂h_t‖ at step {steps[0]}: t1 {first[0]:.3g}   t{s.seq_len // 2} "
                          f"{first[s.seq_len // 2 - 1]:.3g}   t{s.seq_len} {first[-1]:.3g}")
         lines.append(f"‖∂L/∂h_1‖ / ‖∂L/∂h_T‖: {fmt(r['through_time_ratio'], '.3g')} (median over recorded steps)")
-        chunk = MetricsChunk(self.layers, steps, np.zeros(len(steps)), np.zeros(len(steps)),
-                             np.zeros((len(steps), len(LAYER_METRICS), len(self.layers))))
-        chunk.layer[:, _GRAD, :] = rows
-        lines.append("diagnosis: " + sentence(diagnose_time(chunk, str(self.status), self.first_bad_step)))
         bad = f" at step {self.first_bad_step}" if self.first_bad_step else ""
         lines.append(f"test accuracy: {fmt(r['accuracy'], '.1%')}   status: {self.status}{bad}   steps: {self.step}   "
                      f"{self.steps_per_second:.0f} steps/s   device: {self.device_label}   params: {self.params:,}")
