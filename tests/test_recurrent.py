@@ -136,3 +136,22 @@ def test_cli_json_has_the_through_time_keys(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "seq_len" in bad.stderr
     stray = _cli("run", "--cell", "lstm", "--no-store")
     assert stray.returncode == 2 and "--cell" in stray.stderr
+
+
+def test_a_recurrent_run_goes_through_the_real_run_store(tmp_path):
+    """Jobs and store need no edit: the stored run keeps its spec and its through-time rows."""
+    from labcore.core.sinks import train_into
+    from labcore.store.db import RunStore
+
+    spec = RecurrentSpec(cell="gru", hidden=8, seq_len=12, batch_size=4, steps=30, record_every=5, flush_every=10,
+                         device="cpu")
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        sink = store.sink(name="gru-12")
+        trainer = RecurrentTrainer(spec)
+        train_into(trainer, sink, name="gru-12")
+        run_id = sink.run_id
+        assert store.spec(run_id) == spec
+        m = store.metrics(run_id)
+    assert m.layers == [f"t{i}" for i in range(1, 13)] and m.steps.tolist() == [1, 5, 10, 15, 20, 25, 30]
+    steps, rows = trainer.through_time_rows()
+    np.testing.assert_allclose(m.metric("grad_norm"), rows, rtol=1e-6)
