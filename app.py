@@ -30,6 +30,8 @@ PAGES = [
     ("pages/runs.py", "nav.runs", ":material/history:", False),
     ("pages/compare.py", "nav.compare", ":material/compare:", False),
     ("pages/models.py", "nav.models", ":material/layers:", False),
+    ("pages/sequences.py", "nav.sequences", ":material/timeline:", False),
+    ("pages/transformers.py", "nav.transformers", ":material/stacks:", False),
 ]
 
 st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide")

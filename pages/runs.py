@@ -84,14 +84,20 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:40] or "run"
 
 
+# family page -> (page file, its link parameter); full-model runs are set up on the Models page (no link)
+OPEN_PAGES = {"lab": ("pages/lab.py", "spec"), "sequences": ("pages/sequences.py", "rnn"),
+              "transformers": ("pages/transformers.py", "tf")}
+
+
 def lab_link(spec, label: str) -> None:
-    """A link to the Lab page with the configuration in its ``?spec=`` parameter (MLP runs only)."""
-    if family_of(spec).page != "lab":  # full-model runs are set up on the Models page
+    """A link to the page that sets up the run's family, with the configuration in its link parameter."""
+    file, param = OPEN_PAGES.get(family_of(spec).page, (None, None))
+    if file is None:
         return
     try:
-        st.page_link("pages/lab.py", label=label, icon=":material/science:", query_params={"spec": to_url(spec)})
+        st.page_link(file, label=label, icon=":material/science:", query_params={param: to_url(spec)})
     except Exception:  # noqa: BLE001 - the page alone (tests) has no navigation to link into
-        st.markdown(f"[{label}](./?spec={to_url(spec)})")
+        st.markdown(f"[{label}](./{file[6:-3] if param != 'spec' else ''}?{param}={to_url(spec)})")
 
 
 # ----------------------------------------------------------------------------- the store

@@ -33,4 +33,6 @@ register({
                                    "log); the other pages still work.",
                              "fr": "Cette page a de nouveau échoué avec les réglages par défaut (détails dans le "
                                    "journal du serveur) ; les autres pages fonctionnent."},
+    "nav.sequences": {"en": "Through time", "fr": "À travers le temps"},
+    "nav.transformers": {"en": "Through depth", "fr": "À travers la profondeur"},
 })

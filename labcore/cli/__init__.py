@@ -5,7 +5,7 @@ import every other package of labcore, and nothing in labcore imports it. Its su
 listed here, explicitly:
 
 * ``run``: train a spec of any family (:mod:`labcore.cli.run`, full-model flags from
-  :mod:`labcore.cli.models`, store options from :mod:`labcore.cli.runs`);
+  :mod:`labcore.cli.models`, recurrent flags from :mod:`labcore.cli.seq`, store options from :mod:`labcore.cli.runs`);
 * ``presets``: list the presets;
 * ``runs``: the run store (:mod:`labcore.cli.runs`).
 
@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 
-from labcore.cli import models, run, runs
+from labcore.cli import models, run, runs, seq
 from labcore.cli.common import EXIT_BAD_INPUT, EXIT_FAILED
 from labcore.core.errors import SpecError
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train a network and print its per-layer gradient summary")
     run.add_run_arguments(r)
     models.add_arguments(r)
+    seq.add_arguments(r)
     runs.add_run_arguments(r)
     r.set_defaults(func=run.cmd_run)
     sub.add_parser("presets", help="list the presets").set_defaults(func=run.cmd_presets)

@@ -13,7 +13,7 @@ import sys
 from labcore.spec.edit import override
 from labcore.spec.fields import FIELDS
 from labcore.core.sinks import MemorySink
-from labcore.cli import models, runs
+from labcore.cli import models, runs, seq
 from labcore.core.family import family_of
 from labcore.core.status import Status
 from labcore.spec.mlp import RunSpec, SpecError
@@ -55,9 +55,14 @@ def spec_from_args(args):
 
     if getattr(args, "model", None):
         return models.spec_from_args(args)
+    if getattr(args, "family", None) and not (args.spec or args.preset):
+        return seq.spec_from_args(args)
     if args.spec and args.preset:
         raise SpecError("--spec", args.spec, "either --spec or --preset, not both")
     base = load_spec_file(args.spec) if args.spec else load_preset(args.preset or "relu-he").spec
+    if seq.handles(base):  # a recurrent or transformer spec file or preset takes the sequence flags
+        return seq.override(base, args)
+    seq.check_unused(args)
     changes = {f.name: getattr(args, f.name) for f in OVERRIDES if getattr(args, f.name) is not None}
     if not isinstance(base, RunSpec):
         if changes:
@@ -194,7 +199,8 @@ def cmd_run(args) -> int:
     extras = getattr(trainer, "result_extras", None)  # e.g. top-1/top-5 and epochs of full models
     if extras is not None:
         result.update(extras())
-    print_summary(result, metrics)
+    if not getattr(trainer, "replaces_layer_table", False):  # a recurrent run's "layers" are time steps
+        print_summary(result, metrics)
     line = getattr(trainer, "summary_line", None)
     if line is not None:
         print(line())
@@ -205,7 +211,7 @@ def cmd_run(args) -> int:
 def cmd_presets(args) -> int:
     from labcore.presets import list_presets
 
-    presets = list_presets()
+    presets = list_presets(None)
     w = max(len(p.name) for p in presets)
     for p in presets:
         print(f"{p.name:<{w}}  {p.description}")

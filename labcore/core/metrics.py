@@ -126,6 +126,18 @@ class MetricsChunk:
         return pd.DataFrame({"step": self.eval_steps, "test_loss": self.test_loss, "test_acc": self.test_acc})
 
 
+def through_time_ratio(rows: np.ndarray) -> float:
+    """Median over recorded steps of ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ from (R, T) rows of a recurrent run's
+    per-time-step gradient norms (NaN if nothing finite): the through-time first/last ratio."""
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] < 2:
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = rows[:, 0] / rows[:, -1]
+    r = r[np.isfinite(r)]
+    return float(np.median(r)) if len(r) else float("nan")
+
+
 class LiveMetrics:
     """The metrics a page shows while a run trains: bounded in memory.
 

@@ -5,4 +5,4 @@ layer below it (core, data, spec, nets, train, figures) but is imported only by 
 and :mod:`labcore` itself. A new family is one new module here, added to the list below (or any
 module anywhere that calls :func:`labcore.core.family.register`).
 """
-from labcore.families import image, mlp  # noqa: F401  (each registers itself)
+from labcore.families import image, mlp, recurrent, transformer  # noqa: F401  (each registers itself)

@@ -1,10 +1,15 @@
-"""Presets: TOML spec files shipped inside the package, each with a one-line description."""
+"""Presets: TOML spec files shipped inside the package, each with a one-line description.
+
+A preset may state its claim as data in a ``[claim]`` table (what its twin shows, in numbers a
+test checks on several seeds); it is kept apart from the spec, in :attr:`Preset.claim`.
+"""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
+from labcore.core.family import DEFAULT_FAMILY, kind_of
 from labcore.spec.codec import from_dict
 from labcore.spec.mlp import RunSpec, SpecError
 
@@ -13,7 +18,8 @@ from labcore.spec.mlp import RunSpec, SpecError
 class Preset:
     name: str
     description: str
-    spec: RunSpec
+    spec: RunSpec  # a spec of any family (its "kind")
+    claim: dict = field(default_factory=dict)  # the [claim] table, if any
 
 
 def _files():
@@ -24,19 +30,23 @@ def _files():
 ORDER = ("sigmoid-deep", "exploding", "relu-he", "batchnorm", "residual")
 
 
-def list_presets() -> list[Preset]:
-    """Every shipped preset, the five teaching presets first."""
+def list_presets(family: str | None = DEFAULT_FAMILY) -> list[Preset]:
+    """The shipped presets of one family (by default the Lab's MLP ones; ``None``: every family's),
+    the five teaching presets first."""
     out = []
     for f in _files():
         d = tomllib.loads(f.read_text(encoding="utf-8"))
+        if family is not None and kind_of(d) != family:
+            continue
         desc = d.pop("description", "")
-        out.append(Preset(f.name[:-5], desc, from_dict(d)))
+        claim = d.pop("claim", {})
+        out.append(Preset(f.name[:-5], desc, from_dict(d), claim))
     rank = {n: i for i, n in enumerate(ORDER)}
     return sorted(out, key=lambda p: (rank.get(p.name, len(ORDER)), p.name))
 
 
 def load_preset(name: str) -> Preset:
-    presets = {p.name: p for p in list_presets()}
+    presets = {p.name: p for p in list_presets(None)}
     if name not in presets:
         raise SpecError("preset", name, "one of " + ", ".join(presets))
     return presets[name]

@@ -1,0 +1,96 @@
+"""What does watching gradients through time cost? The recurrent trainer vs a bare loop, side by side.
+
+For each spec, one net is trained on one stream of generated sequences two ways, taking turns on
+the same model, optimizer and task generator, in interleaved rounds so machine noise hits both:
+
+- ``bare``: a hand-written PyTorch loop (fresh batch, fused nn.RNN/LSTM/GRU or encoder forward, loss,
+  backward, optimizer step);
+- ``lab``: :class:`~labcore.train.recurrent.RecurrentTrainer` (or the transformer trainer) at the
+  spec's recording cadence (default: every 20th step; recurrent: unrolled through time, ‖∂L/∂h_t‖
+  for every t, gate statistics; transformer: per-sublayer norms), flushes included, evaluations off.
+
+Prints one JSON document with steps/s per round and the ratio lab ÷ bare (overall and median
+round). Run: ``python bench/sequences.py [--quick]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from labcore.spec.recurrent import RecurrentSpec  # noqa: E402
+from labcore.spec.transformer import TransformerSpec  # noqa: E402
+from labcore.train.recurrent import RecurrentTrainer  # noqa: E402
+from labcore.train.transformer import TransformerTrainer  # noqa: E402
+
+
+class BareLoop:
+    """The loop the lab is measured against, driving the trainer's own model, optimizer and task.
+
+    (A transformer's bare loop also sets the warm-up lr each step, as any such loop must.)
+    """
+
+    def __init__(self, trainer: RecurrentTrainer):
+        self.t = trainer
+
+    def steps(self, n: int) -> None:
+        t, b = self.t, self.t.spec.batch_size
+        for _ in range(n):
+            if hasattr(t.spec, "lr_at"):
+                for g in t.opt.param_groups:
+                    g["lr"] = t.spec.lr_at(1)
+            x, y = t.task.batch(b)
+            loss, _ = t._loss_acc(t.model(x), y)
+            t.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            t.opt.step()
+
+
+def measure(name: str, spec, rounds: int, steps: int) -> dict:
+    spec = spec.with_changes(steps=10**6, eval_every=10**6, device="cpu")
+    lab = (RecurrentTrainer if isinstance(spec, RecurrentSpec) else TransformerTrainer)(spec)
+    runners = {"bare": BareLoop(lab), "lab": lab}
+    for r in runners.values():  # warm-up: allocator, optimizer state, the first recorded step
+        r.steps(spec.record_every)
+    times = {k: [] for k in runners}
+    for i in range(rounds):
+        order = list(runners) if i % 2 == 0 else list(reversed(runners))
+        for k in order:
+            start = time.perf_counter()
+            runners[k].steps(steps)
+            times[k].append(time.perf_counter() - start)
+    sps = {k: [steps / s for s in v] for k, v in times.items()}
+    overall = sum(times["bare"]) / sum(times["lab"])
+    per_round = [b / l for b, l in zip(times["bare"], times["lab"])]
+    return {"name": name, "threads": torch.get_num_threads(), "record_every": spec.record_every,
+            "bare_steps_per_s": round(statistics.median(sps["bare"]), 1),
+            "lab_steps_per_s": round(statistics.median(sps["lab"]), 1),
+            "lab_over_bare_overall": round(overall, 3), "lab_over_bare_median_round": round(statistics.median(per_round), 3),
+            "rounds": [round(x, 3) for x in per_round]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    rounds, steps = (3, 100) if args.quick else (7, 200)
+    cases = {
+        "lstm recall T=50 h=64 (default)": RecurrentSpec(),
+        "rnn recall T=50 h=64": RecurrentSpec(cell="rnn"),
+        "gru adding T=100 h=64": RecurrentSpec(cell="gru", task="adding", seq_len=100),
+        "transformer post-LN 6 x 64 (default)": TransformerSpec(),
+    }
+    print(json.dumps({"torch": torch.__version__, "rounds": rounds, "steps_per_round": steps}), flush=True)
+    for k, s in cases.items():  # one JSON line per case, as soon as it is measured
+        print(json.dumps(measure(k, s, rounds, steps)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
