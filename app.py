@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui.strings_app  # noqa: F401  (registers the app's strings)
+import ui.strings_lessons  # noqa: F401  (the Lessons page's title in the menu)
 from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
@@ -25,9 +26,12 @@ PAGES = [
     ("pages/runs.py", "nav.runs", ":material/history:", False),
     ("pages/compare.py", "nav.compare", ":material/compare:", False),
     ("pages/models.py", "nav.models", ":material/layers:", False),
+    ("pages/lessons.py", "nav.lessons", ":material/school:", False),
 ]
 
-st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide")
+# The presenter view (?present=1, the Lessons page) opens with the sidebar collapsed.
+st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide",
+                   initial_sidebar_state="collapsed" if st.query_params.get("present") == "1" else "auto")
 state.init_app()
 lang = state.lang()
 

@@ -102,3 +102,14 @@ def predict(spec: RunSpec, x_sq: np.ndarray, in_dim: int) -> Prediction | None:
         factors = np.sqrt(np.asarray(s2s)) / 4  # σ_w · max σ'
         bound = np.array([np.prod(factors[l + 1:]) for l in range(n)])
     return Prediction(np.asarray(stds), signal, bound)
+
+
+def predict_for(spec: RunSpec) -> Prediction | None:
+    """:func:`predict` on the spec's own training inputs (numpy only: no tensors, no training)."""
+    if not applies(spec):
+        return None
+    from labcore.data.tensors import load_arrays
+
+    arrays = load_arrays(spec.train.data, spec.train.seed)
+    x = np.asarray(arrays[0], dtype=float)  # (N, in_dim) training inputs
+    return predict(spec, (x * x).mean(1), x.shape[1])

@@ -73,10 +73,11 @@ class Claim:
 class Look:
     """Where the annotation points: run ``run``'s ``metric`` at the layer ``where`` (min/max/...)."""
 
-    text: dict[str, str]  # may hold {value} (the metric there) and {drop} (its ratio to the last layer)
+    text: dict[str, str]  # may hold {value} (the metric there), {drop} (last layer ÷ there), {gain} (there ÷ last)
     run: str = "a"
     where: str = "min"
     metric: str = "out_grad_norm"
+    at: str = "init"  # the recorded step read: init (step 1) or end
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,8 @@ def parse_lesson(d: dict, name: str) -> Lesson:
                 raise SpecError(f, v, "one of " + ", ".join(CHARTS))
         lk = d.get("look") or {}
         look = Look(_text(lk.get("text"), "look.text"), lk.get("run", "a"), lk.get("where", "min"),
-                    lk.get("metric", "out_grad_norm"))
-        if look.run not in runs or look.where not in WHERE:
+                    lk.get("metric", "out_grad_norm"), lk.get("at", "init"))
+        if look.run not in runs or look.where not in WHERE or look.at not in ("init", "end"):
             raise SpecError("look", lk, f"run in {list(runs)} and where in {list(WHERE)}")
         claims = tuple(_claim(c, f"claims[{i}]", runs) for i, c in enumerate(d.get("claims") or []))
         if not claims:
