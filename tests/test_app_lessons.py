@@ -77,13 +77,13 @@ def test_train_replays_the_lesson_live():
     no_exceptions(at)
     at.button(key="lesson_train").click().run()
     no_exceptions(at)
-    from ui import state
+    from ui import resources
 
     ids = at.session_state["lessons_jobs"]["ids"]
     assert len(ids) == 2
     deadline = time.time() + 180
     while time.time() < deadline:
-        jobs = [state.manager().get(i) for i in ids]
+        jobs = [resources.manager().get(i) for i in ids]
         if all(j is not None and j.done for j in jobs):
             break
         time.sleep(0.5)

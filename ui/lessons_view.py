@@ -20,7 +20,7 @@ from labcore.lessons import Lesson, load_lessons
 from labcore.lessons import recorded
 from labcore.lessons.claims import RunResult, train
 from labcore.spec.mlp import RunSpec, SpecError
-from ui import state, widgets
+from ui import resources, state, widgets
 from ui.i18n import t
 
 ID, STEP, SHOW_B, THEORY, JOBS = "lessons_id", "lessons_step", "lessons_show_b", "lessons_theory", "lessons_jobs"
@@ -124,9 +124,9 @@ def _set_present(on: bool) -> None:
 # ----------------------------------------------------------------------------- live runs
 def _train_live(lesson: Lesson, keys: list[str]) -> None:
     ss, lang = st.session_state, state.lang()
-    seed = int(ss.get(state.SEED, 0))
+    seed = state.seed()
     try:
-        jobs = state.manager().submit_group([lesson.spec(k, seed) for k in keys], owner=state.owner_id(),
+        jobs = resources.manager().submit_group([lesson.spec(k, seed) for k in keys], owner=state.owner_id(),
                                             names=[f"{lesson.id} · {lesson.runs[k].label[lang]}" for k in keys])
     except SpecError as e:
         ss["lessons_error"] = str(e)
@@ -136,7 +136,7 @@ def _train_live(lesson: Lesson, keys: list[str]) -> None:
 
 def _stop_live() -> None:
     for jid in (st.session_state.get(JOBS) or {}).get("ids", []):
-        job = state.manager().get(jid)
+        job = resources.manager().get(jid)
         if job is not None:
             job.stop()
 
@@ -147,7 +147,7 @@ def _live_views(lesson: Lesson):
         return None
     views = {}
     for k, jid in zip(info["keys"], info["ids"]):
-        job = state.manager().get(jid)
+        job = resources.manager().get(jid)
         if job is None:
             return None
         views[k] = job.view()
@@ -201,7 +201,7 @@ def _charts(lesson: Lesson, lang: str, present: bool) -> None:
             st.error(t("lessons.run_error", lang, error=errors[0]), icon="⚠️")
     else:
         runs, active = lesson_runs(lesson), False
-        note = t("lessons.recorded", lang, seed=int(ss.get(state.SEED, 0)))
+        note = t("lessons.recorded", lang, seed=state.seed())
     theory = lesson.theory and ss.get(THEORY, True)
     height = 360 if present else 420
     rev = f"{lesson.id}:{'live' if views else 'rec'}:{','.join(keys)}:{theory}"

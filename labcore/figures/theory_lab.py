@@ -12,8 +12,13 @@ zero biases:
 
 It assumes infinite width (a layer's units are independent Gaussians), weights drawn independently
 of the data, no norm and no skip; it describes step 0 only. For sigmoid, ``σ' ≤ ¼`` bounds each
-backward factor by ``σ_w/4``: :func:`sigmoid_bound` draws that product as an upper limit.
-Pure numpy: Gaussian expectations by Gauss-Hermite quadrature.
+backward factor by ``σ_w/4``: :attr:`Prediction.bound` is that product, drawn as an upper limit.
+
+Built on :mod:`labcore.figures.theory` (its activation table, ``E[φ²]`` and ``χ``); this module adds
+what a *lab spec* needs: σ_w² per layer from the init scheme, gain and widths (Xavier's depends on
+fan-in and fan-out, so the 2-input first layer differs from the rest), and the data's spread of
+input sizes (one recursion per quantile of ``mean_j x_j²``, averaged), since a batch of 2-D
+points is not one variance. Pure numpy.
 """
 from __future__ import annotations
 
@@ -22,25 +27,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labcore.figures import theory
 from labcore.spec.mlp import RunSpec
 
-_Z, _WZ = np.polynomial.hermite_e.hermegauss(96)  # nodes/weights for E over N(0, 1)
-_WZ = _WZ / _WZ.sum()
-
-_PHI = {
-    "relu": (lambda h: np.maximum(h, 0.0), lambda h: (h > 0).astype(float)),
-    "leaky_relu": (lambda h: np.where(h > 0, h, 0.01 * h), lambda h: np.where(h > 0, 1.0, 0.01)),
-    "tanh": (np.tanh, lambda h: 1.0 - np.tanh(h) ** 2),
-    "sigmoid": (lambda h: 1 / (1 + np.exp(-h)), lambda h: (s := 1 / (1 + np.exp(-h))) * (1 - s)),
-    "identity": (lambda h: h, lambda h: np.ones_like(h)),
-    "gelu": (lambda h: h * _ncdf(h), lambda h: _ncdf(h) + h * np.exp(-h * h / 2) / math.sqrt(2 * math.pi)),
-    "elu": (lambda h: np.where(h > 0, h, np.expm1(np.minimum(h, 0))), lambda h: np.where(h > 0, 1.0, np.exp(np.minimum(h, 0)))),
-}
+_PHI = theory._FUNCS  # (φ, φ') per activation: the one table, in labcore.figures.theory
+N_QUANTILES = 64  # the inputs' per-example mean squares are summarised by this many quantiles
 
 
-def _ncdf(h):
-    from math import erf
-    return 0.5 * (1 + np.vectorize(erf)(h / math.sqrt(2)))
+def _mean_phi(activation: str, q: float) -> float:
+    """E[φ(√q z)] (theory.py gives the second moments; the std of φ needs the mean too)."""
+    return float(np.dot(theory._W, _PHI[activation][0](math.sqrt(max(q, 0.0)) * theory._Z)))
 
 
 def sigma_w2(scheme: str, gain: float, sigma: float, fan_in: int, fan_out: int) -> float:
@@ -75,27 +71,26 @@ def predict(spec: RunSpec, x_sq: np.ndarray, in_dim: int) -> Prediction | None:
     if not applies(spec):
         return None
     init = spec.net.init
-    q_in = np.asarray(x_sq, dtype=float).reshape(-1, 1)  # (E, 1): mean square of each example's input
-    fan_in, prev_sq = in_dim, q_in
+    x_sq = np.asarray(x_sq, dtype=float).ravel()
+    q_in = np.quantile(x_sq, (np.arange(N_QUANTILES) + 0.5) / N_QUANTILES) if len(x_sq) > N_QUANTILES else x_sq
+    fan_in, prev = in_dim, q_in  # prev: E[x²] of each (example) entering the layer
     stds, chis, s2s = [], [], []
     for layer in spec.net.layers:
+        act = layer.activation
         s2 = sigma_w2(init.scheme, init.gain, init.sigma, fan_in, layer.width)
-        q = s2 * prev_sq  # (E, 1) pre-activation variance per example
-        h = np.sqrt(q) * _Z[None, :]  # (E, K) quadrature nodes per example
-        phi, dphi = _PHI[layer.activation]
-        f = phi(h)
-        m1 = (f * _WZ).sum(1)  # (E,) E[φ] per example
-        m2 = (f * f * _WZ).sum(1)  # (E,) E[φ²]
+        q = s2 * prev  # pre-activation variance per example (zero biases)
+        m1 = np.array([_mean_phi(act, v) for v in q])  # E[φ] per example
+        m2 = np.array([theory._e_phi2(act, v) for v in q])  # E[φ²] per example
         mean = m1.mean()
         stds.append(math.sqrt(max(0.0, m2.mean() - mean * mean)))
-        chis.append(((dphi(h) ** 2) * _WZ).sum(1))  # (E,) E[φ'²]
+        chis.append(np.array([theory.chi(act, s2, v) for v in q]))  # σ_w² E[φ'²] per example
         s2s.append(s2)
-        prev_sq, fan_in = m2.reshape(-1, 1), layer.width
+        prev, fan_in = m2, layer.width
     n = len(stds)
-    # signal at layer l relative to L: prod_{k=l+1..L} σ_w,k² χ_k, per example, summed over examples
+    # signal at layer l relative to L: prod_{k=l+1..L} χ_k per example, averaged over the examples
     per_ex = np.ones((n, len(q_in)))
     for l in range(n - 2, -1, -1):
-        per_ex[l] = per_ex[l + 1] * s2s[l + 1] * chis[l + 1]
+        per_ex[l] = per_ex[l + 1] * chis[l + 1]
     signal = np.sqrt(per_ex.mean(1))
     bound = None
     if all(l.activation == "sigmoid" for l in spec.net.layers):
