@@ -32,10 +32,10 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], hea
 [data-testid="stToolbar"] { display: none !important; }
 .block-container, [data-testid="stMainBlockContainer"] { padding-top: 1.1rem !important; padding-bottom: 0 !important;
   max-width: 100% !important; padding-left: 1.2rem !important; padding-right: 1.2rem !important; }
-.stMainBlockContainer p, .stMainBlockContainer li { font-size: 22px; line-height: 1.35; }
-.stMainBlockContainer h2 { font-size: 30px; padding: 0 0 0.2rem 0; }
+[data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 22px; line-height: 1.35; }
+[data-testid="stMain"] h2 { font-size: 30px; padding: 0 0 0.2rem 0; }
 .stButton button p, [data-testid="stWidgetLabel"] p, .stToggle label p { font-size: 20px !important; white-space: nowrap; }
-.stMainBlockContainer * { word-break: normal; overflow-wrap: normal; hyphens: manual; }
+[data-testid="stMain"] * { word-break: normal !important; overflow-wrap: normal !important; hyphens: manual; }
 [data-testid="stVerticalBlock"] { gap: 0.45rem; }
 .st-key-lesson_text p { margin-bottom: 0.2rem; }
 .st-key-lesson_bar p { white-space: nowrap; }
@@ -44,7 +44,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], hea
 NORMAL_CSS = """
 <style>
 .stButton button p, .stToggle label p, .st-key-lesson_bar p { white-space: nowrap; }
-.stMainBlockContainer * { word-break: normal; overflow-wrap: normal; hyphens: manual; }
+[data-testid="stMain"] * { word-break: normal !important; overflow-wrap: normal !important; hyphens: manual; }
 </style>
 """
 
