@@ -73,3 +73,23 @@ def test_scope_and_sigma_w2():
     assert sigma_w2("he_normal", 1.0, 0.0, 64, 64) == 2.0
     assert sigma_w2("xavier_normal", 1.0, 0.0, 64, 64) == 1.0
     assert sigma_w2("normal", 1.0, 1.0, 64, 64) == 64.0
+
+
+def test_lab_charts_get_the_dashed_line():
+    """overlay_theory on the Lab's own gradient-vs-depth and activation charts (plots.py)."""
+    from labcore.figures import lesson_plots, plots
+
+    s = _spec("relu", "xavier_normal", 64, 0)
+    m = Trainer(s).steps(1)
+    p = predict_for(s)
+    fig = lesson_plots.overlay_theory(plots.grad_vs_depth([("A", m)], metric="out_grad_norm", raw=True),
+                                      [("A", m)], [p], "out_grad_norm")
+    dashed = [t for t in fig["data"] if t.get("line", {}).get("dash") == "dash"]
+    assert len(dashed) == 1 and len(dashed[0]["x"]) == s.net.depth
+    assert dashed[0]["y"][-1] == pytest.approx(m.metric("out_grad_norm")[0, s.net.depth - 1])
+    acts = lesson_plots.overlay_theory(plots.activation_stats([("A", m)], raw=True), [("A", m)], [p], "act_std")
+    assert [t["yaxis"] for t in acts["data"] if t.get("line", {}).get("dash") == "dash"] == ["y"]
+    # no prediction (a residual net) or another metric: nothing added
+    n = len(fig["data"])
+    assert len(lesson_plots.overlay_theory(fig, [("A", m)], [None], "out_grad_norm")["data"]) == n
+    assert len(lesson_plots.overlay_theory(fig, [("A", m)], [p], "grad_norm")["data"]) == n

@@ -19,6 +19,9 @@ from labcore.figures import plots
 from labcore.core.status import RUNNING_OR_WAITING
 from labcore.figures.diagnose import diagnose
 from labcore.spec.twins import VARIANTS, twin
+from labcore.figures import lesson_plots
+from labcore.figures.theory_lab import predict_for
+from labcore.spec.mlp import RunSpec
 from ui import resources, state, widgets
 from ui.i18n import t
 from ui.keys import Keys
@@ -131,8 +134,10 @@ def panel() -> None:
     st.session_state[Keys.POLLING] = running
     if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
         labels = widgets.plot_labels(state.lang())
-        st.radio(_L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key=Keys.DEPTH_METRIC,
+        c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+        c1.radio(_L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key=Keys.DEPTH_METRIC,
                  persist_state="session", format_func=lambda k: labels[k], horizontal=True)
+        c2.toggle(_L("chart.theory"), key=Keys.THEORY, persist_state="session", help=_L("chart.theory_help"))
     st.fragment(_live, run_every=POLL_SECONDS if running else None)()
     st.fragment(_live_more, run_every=SLOW_SECONDS if running else None)()
 
@@ -150,6 +155,20 @@ def _views():
     ver = tuple((v.id, v.version) for v in views) + (state.lang(),)
     rev = "-".join(v.id for v in views)  # the user's zoom survives refreshes of the same runs
     return jobs, views, tags, runs, ver, rev
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _prediction(spec):
+    """The mean-field prediction for an MLP spec at init (None for other families or non-plain stacks)."""
+    return predict_for(spec) if isinstance(spec, RunSpec) else None
+
+
+def _theory(fig: dict, views, runs, metric: str, on: bool) -> dict:
+    """The dashed prediction on a per-layer chart when the theory toggle is on."""
+    if not on:
+        return fig
+    label = _L("chart.theory_legend")
+    return lesson_plots.overlay_theory(fig, runs, [_prediction(v.spec) for v in views], metric, label)
 
 
 def _per_run(name: str, views, tags, ver, rev, streaming: bool, build) -> None:
@@ -202,11 +221,14 @@ def _live() -> None:
     # Chart titles live inside the figures (they also land in a downloaded PNG): every element
     # of this fragment is redrawn by the browser at each refresh, a figure title costs nothing.
     metric = ss.get(Keys.DEPTH_METRIC, "grad_norm")
+    theory = bool(ss.get(Keys.THEORY))
     left, right = st.columns(2)
     with left:
-        widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
-            runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), key=Keys.chart("depth"),
-            live=streaming, rev=rev, priority=True)
+        widgets.cached_chart("depth", ver + (metric, theory), lambda: _theory(plots.grad_vs_depth(
+            runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), views, runs, metric, theory),
+            key=Keys.chart("depth"), live=streaming, rev=rev, priority=True)
+        if theory:
+            st.caption(L("chart.theory_note") if metric == "out_grad_norm" else L("chart.theory_signal_only"))
     with right:
         # Twins share one colour range; computed only when a heatmap is rebuilt (new data).
         zr = (lambda: plots.heat_range([v.metrics for v in views])) if two else (lambda: None)
@@ -243,8 +265,10 @@ def _live_more() -> None:
             v.metrics, labels=labels, title=tag if two else None, height=380, raw=True))
     with right:
         st.markdown(f"**{L('chart.acts')}**")
-        widgets.cached_chart("acts", ver, lambda: plots.activation_stats(runs, labels=labels, height=380, raw=True),
-                             key=Keys.chart("acts"), live=streaming, rev=rev)
+        theory = bool(ss.get(Keys.THEORY))
+        widgets.cached_chart("acts", ver + (theory,), lambda: _theory(plots.activation_stats(
+            runs, labels=labels, height=380, raw=True), views, runs, "act_std", theory),
+            key=Keys.chart("acts"), live=streaming, rev=rev)
     left, right = st.columns(2)
     if any(v.extras.get("boundary") for v in views):
         with left:

@@ -143,6 +143,18 @@ register({
     # charts
     "chart.depth": {"en": "Gradient norm vs depth", "fr": "Norme du gradient selon la profondeur"},
     "chart.depth_metric": {"en": "Gradient shown against depth", "fr": "Gradient affiché selon la profondeur"},
+    "chart.theory": {"en": "Theory (dashed)", "fr": "Théorie (tirets)"},
+    "chart.theory_help": {"en": "The mean-field prediction at step 0, from the spec and the data alone.",
+                          "fr": "La prédiction de champ moyen au pas 0, tirée de la seule configuration et des données."},
+    "chart.theory_legend": {"en": "theory (step 0)", "fr": "théorie (pas 0)"},
+    "chart.theory_note": {
+        "en": "Dashed: the mean-field prediction at step 0 (infinite width, independent Gaussian weights, no norm, "
+              "no skip), pinned to the last hidden layer's measured signal; compare it with the faint step-1 line.",
+        "fr": "Tirets : la prédiction de champ moyen au pas 0 (largeur infinie, poids gaussiens indépendants, ni "
+              "normalisation ni saut), calée sur le signal mesuré de la dernière couche cachée ; comparez-la à la ligne pâle du pas 1."},
+    "chart.theory_signal_only": {
+        "en": "The theory line is drawn for the backprop signal ‖∂L/∂h‖ (choose it above) and on the activation std.",
+        "fr": "La ligne théorique est tracée pour le signal rétropropagé ‖∂L/∂h‖ (choisissez-le ci-dessus) et sur l'écart-type des activations."},
     "chart.heatmap": {"en": "Layer × step: log₁₀ gradient norm", "fr": "Couche × pas : log₁₀ de la norme du gradient"},
     "chart.heatmap_short": {"en": "log₁₀ ‖∇W‖ by layer × step", "fr": "log₁₀ ‖∇W‖ par couche × pas"},
     "chart.update": {"en": "Update : weight ratio", "fr": "Rapport mise à jour : poids"},

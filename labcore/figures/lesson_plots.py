@@ -164,6 +164,35 @@ def curves(runs: Sequence[tuple[str, MetricsChunk]], what: str = "loss", labels:
     return spec
 
 
+def overlay_theory(spec: dict, runs: Sequence[tuple[str, MetricsChunk]], preds: Sequence[Prediction | None],
+                   metric: str, label: str = "theory (dashed)", xaxis: str = "x", yaxis: str = "y") -> dict:
+    """Add each run's predicted per-layer ``metric`` (act_std or out_grad_norm) to a chart dict, dashed.
+
+    For the Lab's gradient-vs-depth and activation charts (:mod:`labcore.figures.plots`), whose x
+    is the probe point index (1 = first hidden layer). The signal line is pinned to the run's
+    measured last hidden layer at its first recorded step. Returns ``spec``, changed in place.
+    """
+    if metric not in ("act_std", "out_grad_norm"):
+        return spec
+    shown = False
+    for r, ((name, m), p) in enumerate(zip(runs, preds)):
+        if p is None or len(m.steps) == 0:
+            continue
+        x = np.arange(1, len(p.act_std) + 1)
+        if metric == "act_std":
+            y = p.act_std
+        else:
+            last = m.metric(metric)[0, len(p.signal) - 1]
+            if not (np.isfinite(last) and last > 0):
+                continue
+            y = p.signal * last
+        spec["data"].append(_scatter(x, _positive(y), mode="lines", name=label, legendgroup="theory",
+                                     showlegend=not shown, xaxis=xaxis, yaxis=yaxis, hoverinfo="skip",
+                                     line={"color": RUN_COLORS[r % len(RUN_COLORS)], "width": 2.5, "dash": "dash"}))
+        shown = True
+    return spec
+
+
 def look_point(m: MetricsChunk, metric: str, where: str, at: str = "init") -> dict | None:
     """The layer a lesson's arrow points at: ``{"x", "y", "drop", "gain"}`` (last layer ÷ there, and its inverse)."""
     if len(m.steps) == 0:
@@ -192,4 +221,4 @@ def power_of_ten(x: float) -> str:
     return "10" + str(round(math.log10(x))).translate(sup)
 
 
-__all__ = ["BIG_FONT", "LABELS", "curves", "depth_profile", "look_point", "power_of_ten"]
+__all__ = ["BIG_FONT", "LABELS", "curves", "depth_profile", "look_point", "overlay_theory", "power_of_ten"]
