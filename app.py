@@ -15,7 +15,7 @@ import ui.strings_lessons  # noqa: F401  (the Lessons page's title in the menu)
 from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
-from ui import resources, state
+from ui import resources, state, widgets
 from ui.i18n import LANGUAGES, t
 from ui.keys import Keys
 
@@ -60,7 +60,7 @@ with st.sidebar:
         st.rerun()
     try:
         in_use = st.session_state.get(Keys.DEVICE_LABEL) or device_label(resolve_device(st.session_state[Keys.DEVICE]))
-        st.caption(t("app.device_in_use", lang, label=in_use))
+        st.caption(t("app.device_in_use", lang, label=widgets.device_text(in_use, lang)))
     except SpecError:
         st.error(t("app.device_missing", lang, device=st.session_state[Keys.DEVICE]), icon="⚠️")
 

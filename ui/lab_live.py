@@ -103,18 +103,19 @@ def _action_bar(jobs) -> None:
     spec = ss.get(Keys.SPEC)
     active = [j for j in jobs if not j.done]
     paused = bool(active) and any(j.paused for j in active)
-    c = st.columns([1, 1, 1, 1, 1, 3], vertical_alignment="bottom")
-    c[0].button(L("btn.train"), key=Keys.TRAIN, type="primary", on_click=_on_train, disabled=spec is None,
-                icon=":material/play_arrow:", use_container_width=True)
-    c[1].button(L("btn.resume") if paused else L("btn.pause"), key=Keys.PAUSE, on_click=_on_pause,
-                disabled=not active, icon=":material/pause:" if not paused else ":material/play_arrow:",
-                use_container_width=True)
-    c[2].button(L("btn.step"), key=Keys.STEP, on_click=_on_step, disabled=spec is None and not active,
-                icon=":material/skip_next:", use_container_width=True, help=L("help.step"))
-    c[3].button(L("btn.stop"), key=Keys.STOP, on_click=_on_stop, disabled=not active, icon=":material/stop:",
-                use_container_width=True)
-    c[4].button(L("btn.reset"), key=Keys.RESET, on_click=_on_reset, disabled=not jobs,
-                icon=":material/restart_alt:", use_container_width=True)
+    # Buttons sized to their words in a row that wraps when narrow (French at 1280 wide cut
+    # equal columns' labels: "Entr…", "Arrê…"); the twin picker keeps the rest of the line.
+    left, right = st.columns([5, 3], vertical_alignment="bottom")
+    bar = left.container(horizontal=True, gap="small", key="lab_action_bar")
+    bar.button(L("btn.train"), key=Keys.TRAIN, type="primary", on_click=_on_train, disabled=spec is None,
+               icon=":material/play_arrow:")
+    bar.button(L("btn.resume") if paused else L("btn.pause"), key=Keys.PAUSE, on_click=_on_pause,
+               disabled=not active, icon=":material/pause:" if not paused else ":material/play_arrow:")
+    bar.button(L("btn.step"), key=Keys.STEP, on_click=_on_step, disabled=spec is None and not active,
+               icon=":material/skip_next:", help=L("help.step"))
+    bar.button(L("btn.stop"), key=Keys.STOP, on_click=_on_stop, disabled=not active, icon=":material/stop:")
+    bar.button(L("btn.reset"), key=Keys.RESET, on_click=_on_reset, disabled=not jobs, icon=":material/restart_alt:")
+    c = [None] * 5 + [right]
     lang = state.lang()  # bound now: a format_func may be called outside a script run
     c[5].selectbox(L("ctl.twin"), list(VARIANTS), key=Keys.TWIN, persist_state="session",
                    format_func=lambda k: t(f"twin.{k}", lang), help=L("help.twin"))
@@ -190,7 +191,7 @@ def _status(views, tags) -> None:
         st.progress(min(1.0, v.steps / max(1, v.total_steps)),
                     text=L("live.status", name=name, status=L(f"status.{v.status}"), steps=v.steps,
                            total=v.total_steps, sps=s.get("wall_steps_per_second", 0.0),
-                           device=s.get("device") or "…"))
+                           device=widgets.device_text(s.get("device") or "…", state.lang())))
         if v.error:
             st.error(L("live.failed", error=v.error), icon="⚠️")
         if s.get("sink_error"):

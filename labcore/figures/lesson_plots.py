@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from labcore.core.metrics import MetricsChunk
-from labcore.figures.plots import RUN_COLORS, _line_points, _positive, _rgba, _scatter, chart
+from labcore.figures.plots import RUN_COLORS, _line_points, _positive, _rgba, _scatter, chart, log_axis
 from labcore.figures.theory_lab import Prediction
 
 BIG_FONT = 18  # px: the presenter view's smallest chart text
@@ -53,15 +53,7 @@ def _layout(height: int, big: bool, title: str | None) -> dict:
     return lay
 
 
-def _log_axis(axis: dict, values: Sequence[np.ndarray] = ()) -> None:
-    """A log axis labelled at whole decades only (at most ~6 labels), spanning at least one decade."""
-    axis.update(type="log", exponentformat="power", showexponent="all")
-    finite = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]) if len(values) else np.zeros(0)
-    finite = finite[np.isfinite(finite) & (finite > 0)]
-    if len(finite):
-        lo, hi = math.floor(math.log10(finite.min())), math.ceil(math.log10(finite.max()))
-        hi = max(hi, lo + 1)
-        axis.update(range=[lo - 0.15, hi + 0.15], dtick=max(1, math.ceil((hi - lo) / 5)), tick0=0)
+_log_axis = log_axis  # one rule for every log axis (labcore.figures.plots)
 
 
 @chart
