@@ -53,7 +53,11 @@ build, side = st.columns([3, 2], gap="large")
 with build:
     st.subheader(L("lab.stack"))
     slots |= form.draw_group("stack", lang)
-    with st.expander(L("lab.layers", n=len(ss[Keys.OVERRIDES])), expanded=False):
+    n_over = len(ss[Keys.OVERRIDES])
+    # A stable key: the label changes with the count, and without a key the expander was a new
+    # element after every edit (it collapsed).
+    with st.expander(L("lab.layers_one" if n_over <= 1 else "lab.layers", n=n_over), expanded=False,
+                     key="lab_layers_expander"):
         form.layer_table(lang)
         slots["layers"] = st.empty()
     st.subheader(L("lab.training"))

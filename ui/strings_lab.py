@@ -12,6 +12,7 @@ register({
     "lab.preset_custom": {"en": "— custom —", "fr": "— personnalisé —"},
     "lab.stack": {"en": "Stack", "fr": "Empilement"},
     "lab.layers": {"en": "Layers one by one ({n} overridden)", "fr": "Couche par couche ({n} modifiées)"},
+    "lab.layers_one": {"en": "Layers one by one ({n} overridden)", "fr": "Couche par couche ({n} modifiée)"},
     "lab.layers_help": {"en": "Edit a cell to override that layer; the quick controls above set every layer.",
                         "fr": "Modifiez une cellule pour changer cette couche ; les réglages rapides "
                               "ci-dessus s'appliquent à toutes les couches."},
