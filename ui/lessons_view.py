@@ -30,7 +30,7 @@ PRESENT_CSS = """
 <style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stToolbar"] { display: none !important; }
-.block-container, [data-testid="stMainBlockContainer"] { padding-top: 1.1rem !important; padding-bottom: 0 !important;
+.block-container, [data-testid="stMainBlockContainer"] { padding-top: 1.5rem !important; padding-bottom: 0 !important;
   max-width: 100% !important; padding-left: 1.2rem !important; padding-right: 1.2rem !important; }
 [data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 22px; line-height: 1.35; }
 [data-testid="stMain"] h2 { font-size: 30px; padding: 0 0 0.2rem 0; }

@@ -16,7 +16,7 @@ register({
     "lessons.theory_note": {
         "en": "Dashed: the mean-field prediction at step 0 (infinite width, independent Gaussian weights, "
               "no norm, no skip); the signal line is pinned to the last layer's measurement.",
-        "fr": "Pointillés : la prédiction de champ moyen au pas 0 (largeur infinie, poids gaussiens "
+        "fr": "Tirets : la prédiction de champ moyen au pas 0 (largeur infinie, poids gaussiens "
               "indépendants, ni normalisation ni saut) ; la ligne du signal est calée sur la mesure de la dernière couche."},
     "lessons.theory_none": {"en": "No theory line: the recursion assumes plain layers (no norm, no skip).",
                             "fr": "Pas de ligne théorique : la récurrence suppose des couches simples (ni normalisation ni saut)."},
