@@ -291,7 +291,7 @@ def draw(c: Control, lang: str) -> None:
 def draw_group(group: str, lang: str) -> dict:
     """Draw a group's controls in rows, each with an empty slot under it for its error.
 
-    Returns {slot: placeholder}. A control whose ``when`` fails is not drawn (its error, if any,
+    Returns {slot: container}: a row's controls share the container under the row. A control whose ``when`` fails is not drawn (its error, if any,
     is shown with the run panel); a row with nothing to draw is left out.
     """
     ss = st.session_state
@@ -304,11 +304,14 @@ def draw_group(group: str, lang: str) -> dict:
         if not any(shown):
             continue
         cols = st.columns(GROUP_WEIGHTS.get(group, n))
+        # A row's errors go under the whole row: in a quarter-width column a message wrapped
+        # letter by letter ("d'apprentis / sage"). Each message names its field.
+        errors = st.container()
         for col, c, show in zip(cols, row, shown):
             if show:
                 with col:
                     draw(c, lang)
-                    slots[c.slot] = st.empty()
+                slots[c.slot] = errors
     return slots
 
 
