@@ -283,7 +283,9 @@ def _live_more() -> None:
             return
         if ss.get(Keys.HIST_LAYER) not in layers:
             ss[Keys.HIST_LAYER] = layers[0]
-        st.selectbox(L("ctl.hist_layer"), layers, key=Keys.HIST_LAYER, persist_state="session")
+        out_name = labels.get("out_layer") or "out"
+        st.selectbox(L("ctl.hist_layer"), layers, key=Keys.HIST_LAYER, persist_state="session",
+                     format_func=lambda k: out_name if k == "out" else k)
         focus = ss[Keys.HIST_LAYER]
         for j in jobs:
             if j.focus != focus:

@@ -258,6 +258,7 @@ register({
 
 # Chart labels: English comes from labcore.figures.plots.LABELS, French here.
 _PLOT_FR = {
+    "out_layer": "sortie",
     "depth": "couche (entrée → sortie)", "grad_norm": "norme du gradient des poids ‖∇W‖",
     "out_grad_norm": "signal rétropropagé ‖∂L/∂h‖", "step": "pas", "layer": "couche",
     "log10_grad": "log₁₀ ‖∇W‖", "loss": "perte", "accuracy": "précision", "train": "entraînement",

@@ -50,13 +50,18 @@ LABELS = {
     "x1": "x₁", "x2": "x₂", "count": "count", "activation": "activations",
     "act_grad": "∂L/∂activation", "weight_grad": "∂L/∂W", "class": "class {k}",
     "no_data": "no data yet", "input": "input", "output": "output", "width": "width",
-    "signal": "t", "value": "value",
+    "signal": "t", "value": "value", "out_layer": "out",
 }
 
 
 def _lab(labels: dict | None, key: str, **fmt) -> str:
     text = (labels or {}).get(key) or LABELS.get(key, key)
     return text.format(**fmt) if fmt else text
+
+
+def _layer(name: str, labels: dict | None) -> str:
+    """A probe point's name as shown: the classifier head ("out") in the page's language."""
+    return _lab(labels, "out_layer") if name == "out" else name
 
 
 def chart(fn):
@@ -183,7 +188,7 @@ def grad_vs_depth(runs: Sequence[tuple[str, MetricsChunk]], metric: str = "grad_
             continue
         vals = m.metric(metric)  # (R, L)
         cols = pick(vals.shape[1], MAX_DEPTH_POINTS)
-        x, text = cols + 1, [m.layers[i] for i in cols]
+        x, text = cols + 1, [_layer(m.layers[i], labels) for i in cols]
         rows = pick(len(m.steps), history + 1)
         hover = "%{text}: %{y:.2e}<extra>%{fullData.name}</extra>"
         for j, i in enumerate(rows[:-1]):
@@ -219,7 +224,7 @@ def grad_heatmap(m: MetricsChunk, metric: str = "grad_norm", labels: dict | None
     z = _nanmean_blocks(_nanmean_blocks(z, MAX_HEAT_LAYERS, 0), MAX_HEAT_STEPS, 1)
     steps = _nanmean_blocks(m.steps[None, :], MAX_HEAT_STEPS, 1)[0].round()
     layer_idx = np.linspace(0, len(m.layers) - 1, z.shape[0]).round().astype(int)
-    trace = {"type": "heatmap", "z": np.round(z, 2), "x": steps, "y": [m.layers[i] for i in layer_idx],
+    trace = {"type": "heatmap", "z": np.round(z, 2), "x": steps, "y": [_layer(m.layers[i], labels) for i in layer_idx],
              "colorscale": "Viridis", "hovertemplate": "%{y} · %{x}: %{z:.2f}<extra></extra>",
              "colorbar": {"title": {"text": _lab(labels, "log10_grad"), "side": "right"}, "thickness": 12}}
     if zrange:
@@ -294,7 +299,7 @@ def activation_stats(runs: Sequence[tuple[str, MetricsChunk]], labels: dict | No
             continue
         color = RUN_COLORS[r % len(RUN_COLORS)]
         cols = pick(len(m.layers), MAX_DEPTH_POINTS)
-        x, text = cols + 1, [m.layers[i] for i in cols]
+        x, text = cols + 1, [_layer(m.layers[i], labels) for i in cols]
         for c, (metric, scale) in enumerate((("act_std", 1.0), ("saturated", 100.0), ("dead", 100.0))):
             y = m.metric(metric)[-1, cols] * scale
             spec["data"].append(_scatter(
@@ -323,7 +328,7 @@ def update_ratio(m: MetricsChunk, labels: dict | None = None, title: str | None 
         frac = j / max(1, len(layers) - 1)  # input side blue, output side red
         color = f"rgb({int(40 + 200 * frac)},{int(90 + 60 * (1 - frac))},{int(220 - 180 * frac)})"
         x, y = _line_points(m.steps, vals[:, i])
-        spec["data"].append(_scatter(x, _positive(y), mode="lines", name=m.layers[i],
+        spec["data"].append(_scatter(x, _positive(y), mode="lines", name=_layer(m.layers[i], labels),
                                      line={"color": color, "width": 1.6}))
     guide = THRESHOLDS.update_ratio_guide
     spec["data"].append(_scatter([int(m.steps[0]), int(m.steps[-1])], [guide, guide], mode="lines",
