@@ -212,7 +212,8 @@ def _charts(lesson: Lesson, lang: str, present: bool) -> None:
     with right:
         widgets.chart(_figure(lesson.second, lesson, runs, keys, lang, present, theory, height), "lesson_second",
                       live=active, rev=rev)
-    st.caption(note + ("  \n" + t("lessons.theory_note", lang) if theory and lesson.theory else ""))
+    drawn = theory and {lesson.chart, lesson.second} & {"grad", "act_std"}  # charts with a theory line
+    st.caption(note + ("  \n" + t("lessons.theory_note", lang) if drawn else ""))
     if views and not active and ss.get("lessons_was_active"):
         ss["lessons_was_active"] = False
         st.rerun(scope="app")  # stop polling
