@@ -23,6 +23,7 @@ from labcore.figures import lesson_plots
 from labcore.figures.theory_lab import predict_for
 from labcore.spec.mlp import RunSpec
 from ui import resources, state, surgery, widgets
+from ui.safe import md
 from ui.i18n import t
 from ui.keys import Keys
 
@@ -194,9 +195,9 @@ def _status(views, tags) -> None:
                            total=v.total_steps, sps=s.get("wall_steps_per_second", 0.0),
                            device=widgets.device_text(s.get("device") or "…", state.lang())))
         if v.error:
-            st.error(L("live.failed", error=v.error), icon="⚠️")
+            st.error(L("live.failed", error=md(v.error)), icon="⚠️")
         if s.get("sink_error"):
-            st.caption(L("live.sink_error", error=s["sink_error"]))
+            st.caption(L("live.sink_error", error=md(s["sink_error"])))
 
 
 def _live() -> None:

@@ -21,7 +21,7 @@ from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.nets import build_mlp
 from labcore.train.probe import Probe
 from labcore.nets.registry import OPTIMIZER_FNS
-from labcore.spec.size import SizeBudget, check_size
+from labcore.spec.size import SizeBudget, check_size, eval_rows
 from labcore.spec.mlp import RunSpec
 from labcore.spec.events import Change, RunState
 from labcore.train import surgery
@@ -51,6 +51,8 @@ class Trainer(TrainLoop):
         n_eval = -(-t.flush_every // t.eval_every) + 2
         self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
         self._eval_steps: list[int] = []
+        widest = max([self.data.in_dim] + [m.out_features for m in self.model.modules() if isinstance(m, nn.Linear)])
+        self._eval_rows = eval_rows(widest)  # bounded chunks: the size guard counts one chunk, not the test set
         self.total_steps, self.flush_every = t.steps, t.flush_every
         # Live surgery: the spec as it is now, the events applied so far and those still planned.
         self.state = RunState(replace(spec, events=()))
@@ -106,10 +108,13 @@ class Trainer(TrainLoop):
     @torch.no_grad()
     def _evaluate(self) -> None:
         self.model.eval()
-        logits = self.model(self.data.x_test)
-        row = self._eval_buf[len(self._eval_steps)]
-        row[0].copy_(self.loss_fn(logits, self.data.y_test))
-        row[1].copy_((logits.argmax(1) == self.data.y_test).float().mean())
+        xs, ys, n = self.data.x_test, self.data.y_test, len(self.data.y_test)
+        sums = torch.zeros(2, device=self.device)  # (loss sum, correct count)
+        for i in range(0, n, self._eval_rows):  # python ints: no sync
+            logits, y = self.model(xs[i:i + self._eval_rows]), ys[i:i + self._eval_rows]
+            sums += torch.stack([nn.functional.cross_entropy(logits, y, reduction="sum"),
+                                 (logits.argmax(1) == y).sum().to(sums.dtype)])
+        self._eval_buf[len(self._eval_steps)].copy_(sums / n)
         self._eval_steps.append(self.step)
         self.model.train()
 
