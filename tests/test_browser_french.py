@@ -14,9 +14,9 @@ from labcore.figures import lesson_plots, plots
 from tests.browser import chromium, require_browser, screenshot, streamlit_server
 
 PAGES = ("", "runs", "compare", "models", "lessons", "lessons?present=1")
-# Words that are French too, or names: "test" (French), "plain" (the model's name, plain-56),
-# "runs" (the file runs.sqlite).
-ALLOWED = {"test", "plain", "runs"}
+# Words that are French too, or names: "test" and "configuration" (French words as well), "plain"
+# (the model's name, plain-56), "runs" (the file runs.sqlite).
+ALLOWED = {"test", "configuration", "plain", "runs"}
 RAW_CHOICES = {"sigmoid", "spirals", "moons", "circles", "none", "threads", "thread", "Xavier normal",
                "He normal", "checkerboard", "residual", "dense"}
 
