@@ -6,7 +6,7 @@ from labcore.data.datasets import DATASETS
 from labcore.spec.edit import override
 from labcore.nets import build_mlp
 from labcore.nets.registry import ACTIVATION_MODULES, INIT_FNS, NORM_MODULES
-from labcore.nets.skips import Dense, NoSkip, Residual
+from labcore.nets.skips import SKIP_MODULES, Dense, NoSkip, Residual
 from labcore.spec.choices import ACTIVATIONS, INITS, NORMS, OPTIMIZERS, SKIPS
 from labcore.spec.mlp import NetSpec, RunSpec, TrainSpec, DataSpec
 from labcore.train.mlp import Trainer
@@ -68,7 +68,8 @@ def test_norms(norm):
         torch.testing.assert_close(out.mean(1), torch.zeros(16), atol=1e-5, rtol=0)
         torch.testing.assert_close(out.var(1, unbiased=False), torch.ones(16), atol=1e-3, rtol=0)
     model = _forward_backward(NetSpec.uniform(3, 6, "tanh", norm=norm))
-    assert all(type(b.norm) is type(module) for b in model.blocks)
+    # No Identity in the step path: an absent norm is None (nets/mlp.py's contract).
+    assert all((b.norm is None) if norm == "none" else (type(b.norm) is type(module)) for b in model.blocks)
 
 
 @pytest.mark.parametrize("skip", list(SKIPS))
@@ -77,10 +78,14 @@ def test_skips(skip):
     widths = [b.linear.in_features for b in model.blocks]
     # dense concatenates: each layer sees the input and every earlier output
     assert widths == ([5, 11, 17] if skip == "dense" else [5, 6, 6])
-    assert all(type(b.skip) is {"none": NoSkip, "residual": Residual, "dense": Dense}[skip] for b in model.blocks)
+    # An absent skip is None in the model (nets/mlp.py's contract); the registry's NoSkip says what it means.
+    assert all((b.skip is None) if skip == "none" else
+               (type(b.skip) is {"residual": Residual, "dense": Dense}[skip]) for b in model.blocks)
     # The combine itself, on known tensors.
     x, h = torch.ones(2, 6), torch.full((2, 6), 2.0)
-    combined = model.blocks[1].skip(x, h)
+    combine = model.blocks[1].skip or SKIP_MODULES[skip](6, 6)
+    assert type(combine) is {"none": NoSkip, "residual": Residual, "dense": Dense}[skip]
+    combined = combine(x, h)
     expected = {"none": h, "residual": x + h, "dense": torch.cat([x, h], 1)}[skip]
     torch.testing.assert_close(combined, expected)
     # residual with a width change gets a projection; same widths use the identity

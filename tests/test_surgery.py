@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from labcore.nets.skips import NoSkip, Residual
+from labcore.nets.skips import Residual
 from labcore.presets import load_preset
 from labcore.spec import codec
 from labcore.spec.edit import override
@@ -80,7 +80,7 @@ def test_dropout_p_on_chosen_layers():
     assert [isinstance(d, nn.Dropout) for d in drops] == [False, True, False, True, False]
     assert drops[1].p == 0.3
     tr.apply(Change.of(dropout=0.0, layers=[2]))
-    assert isinstance(tr.model.blocks[1].drop, nn.Identity)
+    assert tr.model.blocks[1].drop is None  # an absent part is None (lean blocks)
     tr.steps(10)
 
 
@@ -121,7 +121,7 @@ def test_add_then_remove_residual_skips_keeps_the_weights():
     assert rec["label"] == "skip: none→residual"
     tr.steps(10)
     tr.apply(Change.of(skip="none", layers=[2, 3]))
-    assert [type(b.skip) for b in tr.model.blocks] == [Residual, NoSkip, NoSkip, Residual, Residual]
+    assert [type(b.skip) for b in tr.model.blocks] == [Residual, type(None), type(None), Residual, Residual]
     tr.steps(10)
 
 
@@ -142,7 +142,7 @@ def test_insert_a_norm_close_to_identity_then_remove_it(kind, tol):
     assert any(p is norm.weight for g in tr.opt.param_groups for p in g["params"])  # it trains
     tr.steps(10)
     rec = tr.apply(Change.of(norm="none", layers=[3]))
-    assert isinstance(tr.model.blocks[2].norm, nn.Identity) and "norm_removed" in rec["notes"]
+    assert tr.model.blocks[2].norm is None and "norm_removed" in rec["notes"]
     assert not any(p is norm.weight for g in tr.opt.param_groups for p in g["params"])
     tr.steps(10)
 
@@ -250,7 +250,7 @@ def test_planned_events_apply_at_their_step():
                             "events": [{"step": 0, "set": {"lr": 0.01}}, {"step": 30, "set": {"skip": "residual"}}]})
     tr = Trainer(spec)
     tr.steps(29)
-    assert tr.opt.param_groups[0]["lr"] == 0.01 and isinstance(tr.model.blocks[1].skip, NoSkip)
+    assert tr.opt.param_groups[0]["lr"] == 0.01 and tr.model.blocks[1].skip is None
     tr.steps(2)
     assert isinstance(tr.model.blocks[1].skip, Residual)
     assert [e["step"] for e in tr.summary()["events"]] == [0, 30]

@@ -21,7 +21,13 @@ import numpy as np
 
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 
-import pyarrow as pa
+
+def _pa():
+    """pyarrow, imported on first use (listing runs never packs a blob)."""
+    import pyarrow
+
+    return pyarrow
+
 
 MAGIC, MAGIC_V1 = b"GFC2", b"GFC1"
 CODEC = "zstd"
@@ -57,7 +63,7 @@ def pack_chunk(chunk: MetricsChunk) -> bytes:
         parts.append(_shuffle(a))
     h = json.dumps(head, separators=(",", ":")).encode()
     payload = b"".join(parts)
-    return MAGIC + struct.pack("<IQ", len(h), len(payload)) + h + pa.compress(payload, codec=CODEC, asbytes=True)
+    return MAGIC + struct.pack("<IQ", len(h), len(payload)) + h + _pa().compress(payload, codec=CODEC, asbytes=True)
 
 
 def _arrays(head, raw: bytes, off: int, shuffled: bool) -> dict:
@@ -88,6 +94,9 @@ def unpack_chunk(blob: bytes, layers: list[str]) -> MetricsChunk:
 def unpack_arrays(blob: bytes, n_layers: int) -> dict[str, np.ndarray]:
     """The raw arrays of a blob (float32/float64/int64 as stored), checked against ``n_layers``."""
     blob = bytes(blob)
+    pa = _pa() if blob[:4] == MAGIC else None
+    damaged = (struct.error, zlib.error, json.JSONDecodeError, UnicodeDecodeError, OSError,
+               *((pa.ArrowException,) if pa else ()))
     try:
         if blob[:4] == MAGIC:
             n, size = struct.unpack_from("<IQ", blob, 4)
@@ -102,7 +111,7 @@ def unpack_arrays(blob: bytes, n_layers: int) -> dict[str, np.ndarray]:
             arrays = _arrays(json.loads(raw[4:4 + n]), raw, 4 + n, shuffled=False)
         else:
             raise ValueError("not a metrics chunk blob")
-    except (struct.error, zlib.error, json.JSONDecodeError, UnicodeDecodeError, OSError, pa.ArrowException) as e:
+    except damaged as e:
         raise ValueError(f"damaged metrics blob ({e})") from None
     if set(arrays) != set(FIELDS):
         raise ValueError("incomplete metrics blob")

@@ -27,9 +27,9 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from labcore.store.blobs import FIELDS, pack_chunk, unpack_arrays
 from labcore.spec.codec import from_dict, to_dict
@@ -38,6 +38,9 @@ from labcore.core.status import STORED_STATUSES, TERMINAL, Status
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.store.errors import StoreError
 from labcore.store.sink import StoreSink, Writer
+if TYPE_CHECKING:  # pandas only where frames are built: `runs list` stays light
+    import pandas as pd
+
 from labcore.store.schema import (ACTIVE, ACTIVE_LOCK, HOST, PID, SCHEMA_V1, START, UPGRADES,  # noqa: F401
                            alive)
 
@@ -448,6 +451,8 @@ class RunStore:
         return [self._info(r) for r in self._read(f"SELECT {self._COLS} FROM runs {where} ORDER BY id DESC")]
 
     def runs_frame(self, *, include_trashed: bool = False) -> pd.DataFrame:
+        import pandas as pd
+
         runs = self.list_runs(include_trashed=include_trashed)
         cols = [c.strip() for c in self._COLS.split(",")] + ["depth"]
         df = pd.DataFrame(runs, columns=cols)
@@ -517,6 +522,8 @@ class RunStore:
 
 def layer_frame(m: MetricsChunk) -> pd.DataFrame:
     """``m.to_frame()`` built column-wise with a categorical ``layer``: fast for big runs."""
+    import pandas as pd
+
     r, l = len(m.steps), len(m.layers)
     cols = {
         "step": np.repeat(m.steps, l),

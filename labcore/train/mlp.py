@@ -46,7 +46,7 @@ class Trainer(TrainLoop):
         self.batches = BatchStream(len(self.data.y_train), t.batch_size, t.seed, self.device)
         torch.manual_seed(t.seed)  # dropout masks
         cap = -(-t.flush_every // t.record_every) + 1
-        self.probe = Probe(self.model.probe_points, cap, self.device)
+        self.probe = Probe(self.model.probe_points, cap, self.device, model=self.model)
         self._l1_weights = [p.weight for p in self.model.probe_points] if t.l1 > 0 else []
         n_eval = -(-t.flush_every // t.eval_every) + 2
         self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
@@ -93,7 +93,10 @@ class Trainer(TrainLoop):
         if self._l1_weights:
             objective = loss + t.l1 * torch.stack([w.abs().sum() for w in self._l1_weights]).sum()
         self.opt.zero_grad(set_to_none=True)
-        objective.backward()
+        if record:
+            self.probe.backward(objective)  # objective.backward(), also capturing the backprop signals
+        else:
+            objective.backward()
         self._step_losses.append(loss.detach())
         if record:
             self.probe.after_backward(self.step, loss, logits, y)

@@ -26,8 +26,13 @@ _GRAD, _WNORM, _UPDATE, _OUTGRAD, _MEAN, _STD, _SAT, _DEAD = range(len(LAYER_MET
 class Probe:
     """Hooks a model's probe points; ``arm()`` before a recorded step's forward pass."""
 
-    def __init__(self, points, capacity: int, device: torch.device):
+    def __init__(self, points, capacity: int, device: torch.device, model=None):
         self.points = list(points)
+        # A model with a ``tap`` attribute (the MLP) reports its probe points' outputs itself on a
+        # recorded step; any other model gets forward hooks.
+        self._model = model if model is not None and hasattr(model, "tap") else None
+        # The model's parameters as built (a live surgery that changes the structure makes a new Probe).
+        self._params = list(model.parameters()) if self._model is not None else []
         self.names = [p.name for p in self.points]
         self.capacity, self.device = capacity, device
         n = len(self.points)
@@ -44,11 +49,17 @@ class Probe:
         self._prev = [torch.empty((len(idx), *self.weights[idx[0]].shape), device=device,
                                   dtype=self.weights[idx[0]].dtype) for idx, _ in self._wgroups]
         self._scratch = [torch.empty_like(p) for p in self._prev]
+        # With a tapped model (the MLP) each group's weights are re-pointed into one (G, *shape)
+        # tensor, so ‖W‖ is one reduction over it and W_old one copy, without stacking 100 weights.
+        self._flat: list[torch.Tensor | None] = [None] * len(self._wgroups)
+        if self._model is not None:
+            self._flatten_weights()
         self.rows: list[int] = []  # step number of each filled row (host-side ints)
         self._outs: list[torch.Tensor | None] = [None] * n
         self._grads: list[torch.Tensor | None] = [None] * n
         self._groups: dict | None = None
         self._group_shapes: tuple | None = None
+        self._stack_bufs: dict = {}  # (group key, "act"|"grad") -> preallocated (G, B, *features)
         # Hooks are attached only for a recorded step's forward pass: a module with a forward hook
         # takes PyTorch's slow call path, which costs ~5% of a small MLP's step if left on.
         self._hook_fns = [self._hook(i) for i in range(n)]
@@ -59,7 +70,50 @@ class Probe:
             a = ACTIVATIONS[p.activation] if p.hidden else ACTIVATIONS["identity"]
             self._kinds.append((a.family, a.bounds))
 
-    # ------------------------------------------------------------------ hooks
+    def _flatten_weights(self) -> None:
+        with torch.no_grad():
+            for k, (idx, _) in enumerate(self._wgroups):
+                ws = [self.weights[i] for i in idx]
+                if any(w.requires_grad is False or w.grad is not None for w in ws):
+                    continue
+                flat = torch.stack([w.detach() for w in ws])  # (G, *shape)
+                for w, view in zip(ws, flat.unbind(0)):
+                    w.data = view  # same Parameter (the optimizer's), now a view of ``flat``
+                self._flat[k] = flat
+
+    def _flat_weights(self, k: int) -> torch.Tensor | None:
+        """Group ``k``'s flat weights, or None if something re-pointed a weight since (``.to()``)."""
+        flat = self._flat[k]
+        if flat is None:
+            return None
+        idx = self._wgroups[k][0]
+        base, step = flat.data_ptr(), flat[0].numel() * flat.element_size()
+        if any(self.weights[i].data_ptr() != base + j * step for j, i in enumerate(idx)):
+            self._flat[k] = None
+            return None
+        return flat
+
+    # ------------------------------------------------------------------ capture
+    def _tap(self, i: int, output: torch.Tensor) -> None:
+        """The model's tap: keep point ``i``'s output (its gradient comes from :meth:`backward`)."""
+        self._outs[i] = output
+
+    def backward(self, objective: torch.Tensor, params: list | None = None) -> None:
+        """The recorded step's backward pass: ``objective.backward()``, and the tapped outputs'
+        gradients from the same pass. ``autograd.grad`` captures them inside the engine, which costs
+        a third of per-tensor ``retain_grad`` (a hook and a clone per layer) on the CPU; the weight
+        gradients it returns are put in ``.grad`` as ``backward()`` would."""
+        wanted = [i for i, o in enumerate(self._outs) if o is not None and o.requires_grad]
+        if self._model is None or not wanted:
+            objective.backward()
+            return
+        params = [p for p in (self._params if params is None else params) if p.requires_grad]
+        grads = torch.autograd.grad(objective, params + [self._outs[i] for i in wanted], allow_unused=True)
+        for p, g in zip(params, grads):
+            p.grad = g
+        for i, g in zip(wanted, grads[len(params):]):
+            self._grads[i] = g
+
     def _hook(self, i: int):
         def fwd(module, inputs, output):
             self._outs[i] = output.detach()
@@ -72,6 +126,8 @@ class Probe:
         return fwd
 
     def remove(self) -> None:
+        if self._model is not None:
+            self._model.tap = None
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -79,7 +135,23 @@ class Probe:
     def arm(self) -> None:
         """Attach the hooks for the next forward pass (the recorded step's)."""
         self.remove()
+        if self._model is not None:
+            self._model.tap = self._tap
+            return
         self._handles = [p.module.register_forward_hook(f) for p, f in zip(self.points, self._hook_fns)]
+
+    def _collect(self) -> None:
+        """After the backward pass: the tapped outputs' gradients, and the outputs detached."""
+        if self._model is not None:
+            self._outs = [None if o is None else o.detach() for o in self._outs]
+
+    def _stack(self, tensors: list, key) -> torch.Tensor:
+        """``torch.stack`` into a buffer kept between recorded steps (no fresh allocation each time)."""
+        t0 = tensors[0]
+        buf = self._stack_bufs.get(key)
+        if buf is None or buf.shape[1:] != t0.shape or buf.shape[0] != len(tensors) or buf.dtype != t0.dtype:
+            buf = self._stack_bufs[key] = torch.empty((len(tensors), *t0.shape), dtype=t0.dtype, device=t0.device)
+        return torch.stack(tensors, out=buf)
 
     @property
     def full(self) -> bool:
@@ -100,12 +172,12 @@ class Probe:
     def _activation_stats(self, buf: torch.Tensor) -> None:
         """Activation mean/std/saturated/dead and backprop-signal norm, one pass per layer group."""
         for (shape, (family, bounds)), (idx, idx_t) in self._grouping().items():
-            a = torch.stack([self._outs[i] for i in idx])  # (G, B, *features)
+            a = self._stack([self._outs[i] for i in idx], (shape, family, "act"))  # (G, B, *features)
             g, b = a.shape[0], a.shape[1]
             flat = a.view(g, -1)  # (G, B * features)
             # Two-pass mean/std: exact like torch.std_mean but ~10x faster on the CPU here.
             mean = flat.mean(dim=1, keepdim=True)
-            std = (flat - mean).square_().sum(dim=1).div_(max(1, flat.shape[1] - 1)).sqrt_()
+            std = torch.linalg.vector_norm(flat - mean, dim=1).div_(math.sqrt(max(1, flat.shape[1] - 1)))
             mean = mean.squeeze(1)
             stats = [mean, std]
             if family == "saturating":
@@ -125,7 +197,7 @@ class Probe:
             buf[_MEAN:_DEAD + 1].index_copy_(1, idx_t, torch.stack(stats))
             grads = [self._grads[i] for i in idx]
             if all(gr is not None for gr in grads):  # the head's output grad always exists
-                signal = torch.linalg.vector_norm(torch.stack(grads).view(g, -1), dim=1)
+                signal = torch.linalg.vector_norm(self._stack(grads, (shape, family, "grad")).view(g, -1), dim=1)
                 buf[_OUTGRAD].index_copy_(0, idx_t, signal)
 
     @torch.no_grad()
@@ -134,8 +206,13 @@ class Probe:
         """Record gradients and activations of this step; call before ``optimizer.step()``."""
         r = len(self.rows)
         buf = self.layer_buf[r]  # (metrics, layers)
-        for (idx, idx_t), prev, scratch in zip(self._wgroups, self._prev, self._scratch):
-            torch.stack([self.weights[i] for i in idx], out=prev)  # W_old, kept for after_update
+        self._collect()
+        for k, ((idx, idx_t), prev, scratch) in enumerate(zip(self._wgroups, self._prev, self._scratch)):
+            flat = self._flat_weights(k)
+            if flat is not None:
+                prev.copy_(flat)  # W_old, kept for after_update
+            else:
+                torch.stack([self.weights[i] for i in idx], out=prev)
             buf[_WNORM].index_copy_(0, idx_t, torch.linalg.vector_norm(prev.flatten(1), dim=1))
             grads = [self.weights[i].grad for i in idx]
             if any(gr is None for gr in grads):
@@ -154,8 +231,12 @@ class Probe:
     def after_update(self) -> None:
         """Record ‖W_new − W_old‖ / ‖W_old‖ for the row just written."""
         buf = self.layer_buf[len(self.rows) - 1]
-        for (idx, idx_t), prev, scratch in zip(self._wgroups, self._prev, self._scratch):
-            delta = torch.stack([self.weights[i] for i in idx], out=scratch).sub_(prev)  # W_new - W_old
+        for k, ((idx, idx_t), prev, scratch) in enumerate(zip(self._wgroups, self._prev, self._scratch)):
+            flat = self._flat_weights(k)
+            if flat is not None:
+                delta = prev.sub_(flat)  # W_old - W_new: the same norm
+            else:
+                delta = torch.stack([self.weights[i] for i in idx], out=scratch).sub_(prev)  # W_new - W_old
             buf[_UPDATE].index_copy_(0, idx_t, torch.linalg.vector_norm(delta.flatten(1), dim=1))
         buf[_UPDATE].div_(buf[_WNORM])
 

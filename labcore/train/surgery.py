@@ -108,10 +108,10 @@ def _set_frozen(block, frozen: bool) -> None:
                     p.grad = None
 
 
-def _dropout(trainer, p: float) -> nn.Module:
+def _dropout(trainer, p: float) -> nn.Module | None:
     """The dropout part for probability ``p`` (the one place to change if trainers draw masks
     from their own generator)."""
-    return nn.Dropout(p) if p > 0 else nn.Identity()
+    return nn.Dropout(p) if p > 0 else None  # an absent part is None (nets/mlp.py's lean blocks)
 
 
 def _in_dim(block) -> int:
@@ -133,7 +133,7 @@ def refresh(trainer) -> None:
     trainer.model.refresh([l.activation for l in trainer.state.spec.net.layers])
     old = trainer.probe
     old.remove()
-    new = Probe(trainer.model.probe_points, old.capacity, old.device)
+    new = Probe(trainer.model.probe_points, old.capacity, old.device, model=trainer.model)
     new.layer_buf, new.loss_buf, new.acc_buf, new.rows = old.layer_buf, old.loss_buf, old.acc_buf, old.rows
     trainer.probe = new
     trainer.layers = [p.name for p in trainer.model.probe_points]
@@ -200,10 +200,10 @@ def apply(trainer, change: Change) -> dict:
                 if what == "dropout":
                     b.drop = _dropout(trainer, to)
                 elif what == "skip" and was.skip != to:
-                    b.skip = _residual(trainer, b, n) if to == "residual" else SKIP_MODULES["none"](0, 0)
+                    b.skip = _residual(trainer, b, n) if to == "residual" else None
                 elif what == "norm" and was.norm != to:
                     if to == "none":
-                        b.norm = nn.Identity()
+                        b.norm = None
                     else:
                         b.norm, closeness[n] = _identity_norm(to, outs[n])
                         if n in state.frozen:
