@@ -15,10 +15,11 @@ from pathlib import Path
 import streamlit as st
 
 import ui.strings_app  # noqa: F401  (registers the app's strings)
+import ui.strings_lessons  # noqa: F401  (the Lessons page's title in the menu)
 from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
-from ui import gate, recover, resources, state
+from ui import gate, recover, resources, state, widgets
 from ui.i18n import LANGUAGES, t
 from ui.keys import Keys
 
@@ -32,9 +33,12 @@ PAGES = [
     ("pages/models.py", "nav.models", ":material/layers:", False),
     ("pages/sequences.py", "nav.sequences", ":material/timeline:", False),
     ("pages/transformers.py", "nav.transformers", ":material/stacks:", False),
+    ("pages/lessons.py", "nav.lessons", ":material/school:", False),
 ]
 
-st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide")
+# The presenter view (?present=1, the Lessons page) opens with the sidebar collapsed.
+st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide",
+                   initial_sidebar_state="collapsed" if st.query_params.get("present") == "1" else "auto")
 gate.require_password(st.session_state.get(Keys.LANG) or st.query_params.get("lang") or "en")  # off unless set
 recover.guarded_init(state.init_app)
 lang = state.lang()
@@ -63,7 +67,7 @@ with st.sidebar:
         st.rerun()
     try:
         in_use = st.session_state.get(Keys.DEVICE_LABEL) or device_label(resolve_device(st.session_state[Keys.DEVICE]))
-        st.caption(t("app.device_in_use", lang, label=in_use))
+        st.caption(t("app.device_in_use", lang, label=widgets.device_text(in_use, lang)))
     except SpecError:
         st.error(t("app.device_missing", lang, device=st.session_state[Keys.DEVICE]), icon="⚠️")
 

@@ -13,6 +13,7 @@ import ui.strings_lab  # noqa: F401  (registers the page's strings)
 from labcore.data.datasets import DATASETS
 from labcore.data.tensors import load_arrays
 from labcore.figures import plots
+from labcore.spec.choices import ACTIVATIONS, NORMS, SKIPS
 from ui import form, lab_live, lab_session, state, surgery, widgets
 from ui.i18n import t
 from ui.keys import Keys
@@ -53,7 +54,11 @@ build, side = st.columns([3, 2], gap="large")
 with build:
     st.subheader(L("lab.stack"))
     slots |= form.draw_group("stack", lang)
-    with st.expander(L("lab.layers", n=len(ss[Keys.OVERRIDES])), expanded=False):
+    n_over = len(ss[Keys.OVERRIDES])
+    # A stable key: the label changes with the count, and without a key the expander was a new
+    # element after every edit (it collapsed).
+    with st.expander(L("lab.layers_one" if n_over <= 1 else "lab.layers", n=n_over), expanded=False,
+                     key="lab_layers_expander"):
         form.layer_table(lang)
         slots["layers"] = st.empty()
     st.subheader(L("lab.training"))
@@ -81,8 +86,10 @@ labels = widgets.plot_labels(lang)
 if spec is not None:
     code = lab_session.publish(spec)
     with diagram_box:
-        widgets.cached_chart("diagram", (code, lang), lambda: plots.stack_diagram(spec.net.layers, labels=labels,
-                                                                                raw=True), key=Keys.DIAGRAM)
+        names = {**{k: L(f"act.{k}") for k in ACTIVATIONS}, **{k: L(f"norm.{k}") for k in NORMS},
+                 **{k: L(f"skip.{k}") for k in SKIPS}, "changed": L("diagram.changed")}
+        widgets.cached_chart("diagram", (code, lang), lambda: plots.stack_diagram(
+            spec.net.layers, labels=labels, names=names, raw=True), key=Keys.DIAGRAM)
     with preview_box:
         kind = DATASETS[spec.train.data.name].kind
         try:

@@ -148,7 +148,8 @@ else:
         shown = shown[shown["status"].isin(statuses)]
     counts = runs["status"].value_counts()
     st.caption(L("runs.count", shown=len(shown), total=len(runs)) + " — " + " · ".join(
-        f"{int(counts[s])} {L(f'runs.status.{s}')}" for s in STATUSES if s in counts))
+        f"{int(counts[s])} {L(f'runs.status_n.{s}' if counts[s] > 1 else f'runs.status.{s}')}"  # plural forms
+        for s in STATUSES if s in counts))
     acc = shown["final_test_acc"].where(shown["final_test_acc"].notna(), shown["final_acc"])
     table = pd.DataFrame({
         L("runs.col.id"): shown["id"],

@@ -77,13 +77,13 @@ def _c(slot: str, field: str, widget: str | None, group: str = "", **kw) -> Cont
 CONTROLS: tuple[Control, ...] = (
     _c("depth", "depth", "number", "stack", step=1, help="help.depth"),
     _c("width", "width", "number", "stack", step=1, help="help.width", per_layer=True),
-    _c("activation", "activation", "select", "stack", per_layer=True),
+    _c("activation", "activation", "select", "stack", options="act", per_layer=True),
     _c("norm", "norm", "select", "stack", options="norm", per_layer=True),
     _c("skip", "skip", "select", "stack", options="skip", per_layer=True),
     _c("dropout", "dropout", "number", "stack", step=0.05, fmt="%.2f"),
     _c("init", "init", "select", "stack", options="init"),
     _c("gain", "gain", "number", "stack", step=0.1, fmt="%.3g"),
-    _c("optimizer", "optimizer", "select", "training"),
+    _c("optimizer", "optimizer", "select", "training", options="opt"),
     _c("lr", "lr", "text", "training", help="help.lr"),
     _c("batch", "batch_size", "number", "training", step=1),
     _c("steps", "steps", "number", "training", step=50),
@@ -106,6 +106,8 @@ CONTROLS: tuple[Control, ...] = (
 BY_SLOT: dict[str, Control] = {c.slot: c for c in CONTROLS}
 # How the page lays each group out: controls per row.
 GROUP_COLUMNS = {"stack": 4, "training": 4, "advanced": 4, "data": 2}
+# Relative column widths where one label is long (French "Taux d'apprentissage" broke mid-word).
+GROUP_WEIGHTS = {"training": [1, 1.45, 1, 1]}
 LAYER_COLS: tuple[str, ...] = tuple(c.field.attr for c in CONTROLS if c.per_layer)  # per-layer table columns
 # Which control shows the error of each spec field (SpecError.field -> slot).
 SLOT: dict[str, str] = {c.field.error_field: c.slot for c in CONTROLS} | {"net.layers": "depth", "net": "depth"}
@@ -297,7 +299,7 @@ def draw(c: Control, lang: str) -> None:
 def draw_group(group: str, lang: str) -> dict:
     """Draw a group's controls in rows, each with an empty slot under it for its error.
 
-    Returns {slot: placeholder}. A control whose ``when`` fails is not drawn (its error, if any,
+    Returns {slot: container}: a row's controls share the container under the row. A control whose ``when`` fails is not drawn (its error, if any,
     is shown with the run panel); a row with nothing to draw is left out.
     """
     ss = st.session_state
@@ -309,12 +311,15 @@ def draw_group(group: str, lang: str) -> dict:
         shown = [c.when is None or c.when(ss) for c in row]
         if not any(shown):
             continue
-        cols = st.columns(n)
+        cols = st.columns(GROUP_WEIGHTS.get(group, n))
+        # A row's errors go under the whole row: in a quarter-width column a message wrapped
+        # letter by letter ("d'apprentis / sage"). Each message names its field.
+        errors = st.container()
         for col, c, show in zip(cols, row, shown):
             if show:
                 with col:
                     draw(c, lang)
-                    slots[c.slot] = st.empty()
+                slots[c.slot] = errors
     return slots
 
 
@@ -331,7 +336,8 @@ def layer_table(lang: str) -> None:
     def column(col: str):
         c = BY_SLOT[col]
         if c.field.kind == "choice":
-            return st.column_config.SelectboxColumn(t(c.label, lang), options=list(c.field.choices))
+            fmt = (lambda k, prefix=c.options: t(f"{prefix}.{k}", lang)) if c.options else None
+            return st.column_config.SelectboxColumn(t(c.label, lang), options=list(c.field.choices), format_func=fmt)
         return st.column_config.NumberColumn(t(c.label, lang), min_value=c.field.lo, max_value=c.field.hi, step=1)
 
     st.data_editor(

@@ -45,6 +45,7 @@ class Keys:
     DEVICE_LABEL = "lab_device_label"  # the device the last run used, for the sidebar
     HIST_LAYER = "lab_hist_layer"  # the layer the histograms show
     DEPTH_METRIC = "lab_depth_metric"  # which gradient the depth chart shows
+    THEORY = "lab_theory"  # toggle: the dashed mean-field prediction on the depth and activation charts
     TRAIN, PAUSE, STEP, STOP, RESET = "lab_train", "lab_pause", "lab_step", "lab_stop", "lab_reset"  # buttons
 
     @staticmethod

@@ -19,6 +19,9 @@ from labcore.figures import plots
 from labcore.core.status import RUNNING_OR_WAITING
 from labcore.figures.diagnose import diagnose
 from labcore.spec.twins import VARIANTS, twin
+from labcore.figures import lesson_plots
+from labcore.figures.theory_lab import predict_for
+from labcore.spec.mlp import RunSpec
 from ui import resources, state, surgery, widgets
 from ui.safe import md
 from ui.i18n import t
@@ -101,18 +104,19 @@ def _action_bar(jobs) -> None:
     spec = ss.get(Keys.SPEC)
     active = [j for j in jobs if not j.done]
     paused = bool(active) and any(j.paused for j in active)
-    c = st.columns([1, 1, 1, 1, 1, 3], vertical_alignment="bottom")
-    c[0].button(L("btn.train"), key=Keys.TRAIN, type="primary", on_click=_on_train, disabled=spec is None,
-                icon=":material/play_arrow:", use_container_width=True)
-    c[1].button(L("btn.resume") if paused else L("btn.pause"), key=Keys.PAUSE, on_click=_on_pause,
-                disabled=not active, icon=":material/pause:" if not paused else ":material/play_arrow:",
-                use_container_width=True)
-    c[2].button(L("btn.step"), key=Keys.STEP, on_click=_on_step, disabled=spec is None and not active,
-                icon=":material/skip_next:", use_container_width=True, help=L("help.step"))
-    c[3].button(L("btn.stop"), key=Keys.STOP, on_click=_on_stop, disabled=not active, icon=":material/stop:",
-                use_container_width=True)
-    c[4].button(L("btn.reset"), key=Keys.RESET, on_click=_on_reset, disabled=not jobs,
-                icon=":material/restart_alt:", use_container_width=True)
+    # Buttons sized to their words in a row that wraps when narrow (French at 1280 wide cut
+    # equal columns' labels: "Entr…", "Arrê…"); the twin picker keeps the rest of the line.
+    left, right = st.columns([5, 3], vertical_alignment="bottom")
+    bar = left.container(horizontal=True, gap="small", key="lab_action_bar")
+    bar.button(L("btn.train"), key=Keys.TRAIN, type="primary", on_click=_on_train, disabled=spec is None,
+               icon=":material/play_arrow:")
+    bar.button(L("btn.resume") if paused else L("btn.pause"), key=Keys.PAUSE, on_click=_on_pause,
+               disabled=not active, icon=":material/pause:" if not paused else ":material/play_arrow:")
+    bar.button(L("btn.step"), key=Keys.STEP, on_click=_on_step, disabled=spec is None and not active,
+               icon=":material/skip_next:", help=L("help.step"))
+    bar.button(L("btn.stop"), key=Keys.STOP, on_click=_on_stop, disabled=not active, icon=":material/stop:")
+    bar.button(L("btn.reset"), key=Keys.RESET, on_click=_on_reset, disabled=not jobs, icon=":material/restart_alt:")
+    c = [None] * 5 + [right]
     lang = state.lang()  # bound now: a format_func may be called outside a script run
     c[5].selectbox(L("ctl.twin"), list(VARIANTS), key=Keys.TWIN, persist_state="session",
                    format_func=lambda k: t(f"twin.{k}", lang), help=L("help.twin"))
@@ -133,8 +137,10 @@ def panel() -> None:
     st.session_state[Keys.POLLING] = running
     if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
         labels = widgets.plot_labels(state.lang())
-        st.radio(_L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key=Keys.DEPTH_METRIC,
+        c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+        c1.radio(_L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key=Keys.DEPTH_METRIC,
                  persist_state="session", format_func=lambda k: labels[k], horizontal=True)
+        c2.toggle(_L("chart.theory"), key=Keys.THEORY, persist_state="session", help=_L("chart.theory_help"))
     st.fragment(_live, run_every=POLL_SECONDS if running else None)()
     st.fragment(_live_more, run_every=SLOW_SECONDS if running else None)()
 
@@ -152,6 +158,20 @@ def _views():
     ver = tuple((v.id, v.version) for v in views) + (state.lang(),)
     rev = "-".join(v.id for v in views)  # the user's zoom survives refreshes of the same runs
     return jobs, views, tags, runs, ver, rev
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _prediction(spec):
+    """The mean-field prediction for an MLP spec at init (None for other families or non-plain stacks)."""
+    return predict_for(spec) if isinstance(spec, RunSpec) else None
+
+
+def _theory(fig: dict, views, runs, metric: str, on: bool) -> dict:
+    """The dashed prediction on a per-layer chart when the theory toggle is on."""
+    if not on:
+        return fig
+    label = _L("chart.theory_legend")
+    return lesson_plots.overlay_theory(fig, runs, [_prediction(v.spec) for v in views], metric, label)
 
 
 def _per_run(name: str, views, tags, ver, rev, streaming: bool, build) -> None:
@@ -173,7 +193,7 @@ def _status(views, tags) -> None:
         st.progress(min(1.0, v.steps / max(1, v.total_steps)),
                     text=L("live.status", name=name, status=L(f"status.{v.status}"), steps=v.steps,
                            total=v.total_steps, sps=s.get("wall_steps_per_second", 0.0),
-                           device=s.get("device") or "…"))
+                           device=widgets.device_text(s.get("device") or "…", state.lang())))
         if v.error:
             st.error(L("live.failed", error=md(v.error)), icon="⚠️")
         if s.get("sink_error"):
@@ -205,11 +225,14 @@ def _live() -> None:
     # Chart titles live inside the figures (they also land in a downloaded PNG): every element
     # of this fragment is redrawn by the browser at each refresh, a figure title costs nothing.
     metric = ss.get(Keys.DEPTH_METRIC, "grad_norm")
+    theory = bool(ss.get(Keys.THEORY))
     left, right = st.columns(2)
     with left:
-        widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
-            runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), key=Keys.chart("depth"),
-            live=streaming, rev=rev, priority=True)
+        widgets.cached_chart("depth", ver + (metric, theory), lambda: _theory(plots.grad_vs_depth(
+            runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), views, runs, metric, theory),
+            key=Keys.chart("depth"), live=streaming, rev=rev, priority=True)
+        if theory:
+            st.caption(L("chart.theory_note") if metric == "out_grad_norm" else L("chart.theory_signal_only"))
     with right:
         # Twins share one colour range; computed only when a heatmap is rebuilt (new data).
         zr = (lambda: plots.heat_range([v.metrics for v in views])) if two else (lambda: None)
@@ -246,8 +269,10 @@ def _live_more() -> None:
             v.metrics, labels=labels, title=tag if two else None, height=380, raw=True), [v], [tag]))
     with right:
         st.markdown(f"**{L('chart.acts')}**")
-        widgets.cached_chart("acts", ver, lambda: plots.activation_stats(runs, labels=labels, height=380, raw=True),
-                             key=Keys.chart("acts"), live=streaming, rev=rev)
+        theory = bool(ss.get(Keys.THEORY))
+        widgets.cached_chart("acts", ver + (theory,), lambda: _theory(plots.activation_stats(
+            runs, labels=labels, height=380, raw=True), views, runs, "act_std", theory),
+            key=Keys.chart("acts"), live=streaming, rev=rev)
     left, right = st.columns(2)
     if any(v.extras.get("boundary") for v in views):
         with left:
@@ -261,7 +286,9 @@ def _live_more() -> None:
             return
         if ss.get(Keys.HIST_LAYER) not in layers:
             ss[Keys.HIST_LAYER] = layers[0]
-        st.selectbox(L("ctl.hist_layer"), layers, key=Keys.HIST_LAYER, persist_state="session")
+        out_name = labels.get("out_layer") or "out"
+        st.selectbox(L("ctl.hist_layer"), layers, key=Keys.HIST_LAYER, persist_state="session",
+                     format_func=lambda k: out_name if k == "out" else k)
         focus = ss[Keys.HIST_LAYER]
         for j in jobs:
             if j.focus != focus:

@@ -15,6 +15,8 @@ register({
     "dev.cpu": {"en": "CPU", "fr": "CPU"},
     "dev.cuda": {"en": "CUDA GPU", "fr": "GPU CUDA"},
     "dev.mps": {"en": "Apple MPS", "fr": "Apple MPS"},
+    "dev.cpu_threads": {"en": "CPU ({n} threads)", "fr": "CPU ({n} fils d'exécution)"},
+    "dev.cpu_threads_one": {"en": "CPU (1 thread)", "fr": "CPU (1 fil d'exécution)"},
     "nav.lab": {"en": "Lab", "fr": "Labo"},
     "nav.runs": {"en": "Runs", "fr": "Entraînements"},
     "nav.compare": {"en": "Compare", "fr": "Comparer"},

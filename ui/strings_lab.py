@@ -12,6 +12,7 @@ register({
     "lab.preset_custom": {"en": "— custom —", "fr": "— personnalisé —"},
     "lab.stack": {"en": "Stack", "fr": "Empilement"},
     "lab.layers": {"en": "Layers one by one ({n} overridden)", "fr": "Couche par couche ({n} modifiées)"},
+    "lab.layers_one": {"en": "Layers one by one ({n} overridden)", "fr": "Couche par couche ({n} modifiée)"},
     "lab.layers_help": {"en": "Edit a cell to override that layer; the quick controls above set every layer.",
                         "fr": "Modifiez une cellule pour changer cette couche ; les réglages rapides "
                               "ci-dessus s'appliquent à toutes les couches."},
@@ -63,6 +64,20 @@ register({
     "norm.batchnorm": {"en": "BatchNorm", "fr": "BatchNorm"},
     "norm.layernorm": {"en": "LayerNorm", "fr": "LayerNorm"},
     "skip.none": {"en": "none", "fr": "aucune"},
+    "act.sigmoid": {"en": "sigmoid", "fr": "sigmoïde"},
+    "act.tanh": {"en": "tanh", "fr": "tanh"},
+    "act.relu": {"en": "ReLU", "fr": "ReLU"},
+    "act.leaky_relu": {"en": "LeakyReLU", "fr": "LeakyReLU"},
+    "act.gelu": {"en": "GELU", "fr": "GELU"},
+    "act.elu": {"en": "ELU", "fr": "ELU"},
+    "act.identity": {"en": "identity (linear)", "fr": "identité (linéaire)"},
+    "opt.sgd": {"en": "SGD", "fr": "SGD"},
+    "opt.momentum": {"en": "SGD + momentum", "fr": "SGD + inertie"},
+    "opt.nesterov": {"en": "Nesterov", "fr": "Nesterov"},
+    "opt.adam": {"en": "Adam", "fr": "Adam"},
+    "opt.adamw": {"en": "AdamW", "fr": "AdamW"},
+    "opt.rmsprop": {"en": "RMSprop", "fr": "RMSprop"},
+    "diagram.changed": {"en": "changed layer", "fr": "couche modifiée"},
     "skip.residual": {"en": "residual (x + f(x))", "fr": "résiduelle (x + f(x))"},
     "skip.dense": {"en": "dense (concatenate)", "fr": "dense (concaténation)"},
     "init.xavier_uniform": {"en": "Xavier uniform", "fr": "Xavier uniforme"},
@@ -143,6 +158,18 @@ register({
     # charts
     "chart.depth": {"en": "Gradient norm vs depth", "fr": "Norme du gradient selon la profondeur"},
     "chart.depth_metric": {"en": "Gradient shown against depth", "fr": "Gradient affiché selon la profondeur"},
+    "chart.theory": {"en": "Theory (dashed)", "fr": "Théorie (tirets)"},
+    "chart.theory_help": {"en": "The mean-field prediction at step 0, from the spec and the data alone.",
+                          "fr": "La prédiction de champ moyen au pas 0, tirée de la seule configuration et des données."},
+    "chart.theory_legend": {"en": "theory (step 0)", "fr": "théorie (pas 0)"},
+    "chart.theory_note": {
+        "en": "Dashed: the mean-field prediction at step 0 (infinite width, independent Gaussian weights, no norm, "
+              "no skip), pinned to the last hidden layer's measured signal; compare it with the faint step-1 line.",
+        "fr": "Tirets : la prédiction de champ moyen au pas 0 (largeur infinie, poids gaussiens indépendants, ni "
+              "normalisation ni saut), calée sur le signal mesuré de la dernière couche cachée ; comparez-la à la ligne pâle du pas 1."},
+    "chart.theory_signal_only": {
+        "en": "The theory line is drawn for the backprop signal ‖∂L/∂h‖ (choose it above) and on the activation std.",
+        "fr": "La ligne théorique est tracée pour le signal rétropropagé ‖∂L/∂h‖ (choisissez-le ci-dessus) et sur l'écart-type des activations."},
     "chart.heatmap": {"en": "Layer × step: log₁₀ gradient norm", "fr": "Couche × pas : log₁₀ de la norme du gradient"},
     "chart.heatmap_short": {"en": "log₁₀ ‖∇W‖ by layer × step", "fr": "log₁₀ ‖∇W‖ par couche × pas"},
     "chart.update": {"en": "Update : weight ratio", "fr": "Rapport mise à jour : poids"},
@@ -231,6 +258,7 @@ register({
 
 # Chart labels: English comes from labcore.figures.plots.LABELS, French here.
 _PLOT_FR = {
+    "out_layer": "sortie",
     "depth": "couche (entrée → sortie)", "grad_norm": "norme du gradient des poids ‖∇W‖",
     "out_grad_norm": "signal rétropropagé ‖∂L/∂h‖", "step": "pas", "layer": "couche",
     "log10_grad": "log₁₀ ‖∇W‖", "loss": "perte", "accuracy": "précision", "train": "entraînement",

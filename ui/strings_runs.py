@@ -38,6 +38,13 @@ register({
     "runs.status.stopped": {"en": "stopped", "fr": "arrêté"},
     "runs.status.interrupted": {"en": "interrupted", "fr": "interrompu"},
     "runs.status.failed": {"en": "failed", "fr": "échoué"},
+    # the same after a count above 1 ("14 terminés")
+    "runs.status_n.running": {"en": "running", "fr": "en cours"},
+    "runs.status_n.finished": {"en": "finished", "fr": "terminés"},
+    "runs.status_n.diverged": {"en": "diverged", "fr": "divergés"},
+    "runs.status_n.stopped": {"en": "stopped", "fr": "arrêtés"},
+    "runs.status_n.interrupted": {"en": "interrupted", "fr": "interrompus"},
+    "runs.status_n.failed": {"en": "failed", "fr": "échoués"},
     "runs.pick": {"en": "Run", "fr": "Entraînement"},
     "runs.details": {"en": "Selected run", "fr": "Entraînement choisi"},
     "runs.name": {"en": "Name", "fr": "Nom"},

@@ -72,6 +72,17 @@ def chart(spec: dict | go.Figure | _Chart, key: str, live: bool = False, rev="",
     st.plotly_chart(fig, key=key, config=config)
 
 
+def device_text(label: str, lang: str) -> str:
+    """labcore's device label ("CPU (2 threads)", "cuda:0 (NVIDIA ...)") in the interface language."""
+    import re
+
+    m = re.fullmatch(r"CPU \((\d+) threads?\)", label or "")
+    if m:
+        n = int(m.group(1))
+        return t("dev.cpu_threads_one" if n == 1 else "dev.cpu_threads", lang, n=n)
+    return label
+
+
 def plot_labels(lang: str) -> dict:
     """plots.LABELS translated into ``lang``."""
     return {k: t(f"plot.{k}", lang) for k in plots.LABELS}
@@ -121,5 +132,5 @@ def diagnosis_box(d: Diagnosis, lang: str, prefix: str = "") -> None:
         st.caption("↳ " + diagnosis_text(n, lang))
 
 
-__all__ = ["cached_chart", "chart", "diagnosis_box", "diagnosis_text", "error_text", "plot_labels",
+__all__ = ["cached_chart", "chart", "device_text", "diagnosis_box", "diagnosis_text", "error_text", "plot_labels",
            "show_error"]

@@ -7,7 +7,8 @@ listed here, explicitly:
 * ``run``: train a spec of any family (:mod:`labcore.cli.run`, full-model flags from
   :mod:`labcore.cli.models`, recurrent flags from :mod:`labcore.cli.seq`, store options from :mod:`labcore.cli.runs`);
 * ``presets``: list the presets;
-* ``runs``: the run store (:mod:`labcore.cli.runs`).
+* ``runs``: the run store (:mod:`labcore.cli.runs`);
+* ``lessons``: list the lessons, check their claims on seeds 0-4 (:mod:`labcore.cli.lessons`).
 
 Errors print one clear line on stderr and exit non-zero; set LAB_DEBUG=1 for the traceback.
 """
@@ -17,7 +18,7 @@ import argparse
 import os
 import sys
 
-from labcore.cli import models, run, runs, seq
+from labcore.cli import lessons, models, run, runs, seq
 from labcore.cli.common import EXIT_BAD_INPUT, EXIT_FAILED
 from labcore.core.errors import SpecError
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=run.cmd_run)
     sub.add_parser("presets", help="list the presets").set_defaults(func=run.cmd_presets)
     runs.add_subcommands(sub)
+    lessons.add_subcommand(sub)
     return p
 
 

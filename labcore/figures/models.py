@@ -214,7 +214,11 @@ def topk_table(rows: Sequence[dict], labels: dict | None = None, height: int = 2
     fills = ["#fff4e0" if c in paper_cols else "white" for c in df.columns]
     cells = [["—" if v is None or (isinstance(v, float) and not np.isfinite(v)) else v for v in df[c]]
              for c in df.columns]
-    fig = go.Figure(go.Table(header={"values": [f"{c} *" if c in paper_cols else c for c in df.columns]},
+    # Header colours set here: under Streamlit's theme the default header was a dark band with
+    # dark text (unreadable).
+    fig = go.Figure(go.Table(header={"values": [f"{c} *" if c in paper_cols else c for c in df.columns],
+                                     "fill_color": "#e8eef7", "font": {"color": "#111111", "size": 13},
+                                     "line_color": "#c8d0dc"},
                              cells={"values": cells, "fill_color": [[f] * len(df) for f in fills]}))
     fig.update_layout(height=height, margin={"l": 5, "r": 5, "t": 5, "b": 30},
                       annotations=[{"text": "* " + _lab(labels, "paper_note"), "showarrow": False,

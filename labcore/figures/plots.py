@@ -50,13 +50,18 @@ LABELS = {
     "x1": "x₁", "x2": "x₂", "count": "count", "activation": "activations",
     "act_grad": "∂L/∂activation", "weight_grad": "∂L/∂W", "class": "class {k}",
     "no_data": "no data yet", "input": "input", "output": "output", "width": "width",
-    "signal": "t", "value": "value",
+    "signal": "t", "value": "value", "out_layer": "out",
 }
 
 
 def _lab(labels: dict | None, key: str, **fmt) -> str:
     text = (labels or {}).get(key) or LABELS.get(key, key)
     return text.format(**fmt) if fmt else text
+
+
+def _layer(name: str, labels: dict | None) -> str:
+    """A probe point's name as shown: the classifier head ("out") in the page's language."""
+    return _lab(labels, "out_layer") if name == "out" else name
 
 
 def chart(fn):
@@ -145,6 +150,21 @@ def _positive(a: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(a) & (a > 0), a, np.nan)
 
 
+def log_axis(axis: dict, values: Sequence = ()) -> None:
+    """A log axis labelled at whole decades only, spanning at least one decade.
+
+    Plotly labels a log axis that spans less than a decade with bare digits ("1, 9, 8, 7" for
+    1, 0.9, 0.8, 0.7); here the range is widened to a decade and only powers of ten are labelled.
+    """
+    axis.update(type="log", exponentformat="power", showexponent="all")
+    finite = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]) if len(values) else np.zeros(0)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if len(finite):
+        lo, hi = math.floor(math.log10(finite.min())), math.ceil(math.log10(finite.max()))
+        hi = max(hi, lo + 1)
+        axis.update(range=[lo - 0.15, hi + 0.15], dtick=max(1, math.ceil((hi - lo) / 5)), tick0=0)
+
+
 def _scatter(x, y, **kw) -> dict:
     return {"type": "scatter", "x": x, "y": y, **kw}
 
@@ -168,7 +188,7 @@ def grad_vs_depth(runs: Sequence[tuple[str, MetricsChunk]], metric: str = "grad_
             continue
         vals = m.metric(metric)  # (R, L)
         cols = pick(vals.shape[1], MAX_DEPTH_POINTS)
-        x, text = cols + 1, [m.layers[i] for i in cols]
+        x, text = cols + 1, [_layer(m.layers[i], labels) for i in cols]
         rows = pick(len(m.steps), history + 1)
         hover = "%{text}: %{y:.2e}<extra>%{fullData.name}</extra>"
         for j, i in enumerate(rows[:-1]):
@@ -204,7 +224,7 @@ def grad_heatmap(m: MetricsChunk, metric: str = "grad_norm", labels: dict | None
     z = _nanmean_blocks(_nanmean_blocks(z, MAX_HEAT_LAYERS, 0), MAX_HEAT_STEPS, 1)
     steps = _nanmean_blocks(m.steps[None, :], MAX_HEAT_STEPS, 1)[0].round()
     layer_idx = np.linspace(0, len(m.layers) - 1, z.shape[0]).round().astype(int)
-    trace = {"type": "heatmap", "z": np.round(z, 2), "x": steps, "y": [m.layers[i] for i in layer_idx],
+    trace = {"type": "heatmap", "z": np.round(z, 2), "x": steps, "y": [_layer(m.layers[i], labels) for i in layer_idx],
              "colorscale": "Viridis", "hovertemplate": "%{y} · %{x}: %{z:.2f}<extra></extra>",
              "colorbar": {"title": {"text": _lab(labels, "log10_grad"), "side": "right"}, "thickness": 12}}
     if zrange:
@@ -261,7 +281,7 @@ def loss_curves(runs: Sequence[tuple[str, MetricsChunk]], labels: dict | None = 
                     marker={"size": 5}, name=f"{name} · {_lab(labels, 'test')}", legendgroup=name,
                     showlegend=xs == xl, xaxis=xs, yaxis=ys))
     _axes(spec, "x", title={"text": _lab(labels, "step")})
-    spec["layout"]["yaxis"]["type"] = "log"
+    log_axis(spec["layout"]["yaxis"], [t["y"] for t in spec["data"] if t.get("yaxis") == yl])
     spec["layout"]["yaxis2"]["range"] = [0, 1.02]
     return spec
 
@@ -279,15 +299,15 @@ def activation_stats(runs: Sequence[tuple[str, MetricsChunk]], labels: dict | No
             continue
         color = RUN_COLORS[r % len(RUN_COLORS)]
         cols = pick(len(m.layers), MAX_DEPTH_POINTS)
-        x, text = cols + 1, [m.layers[i] for i in cols]
+        x, text = cols + 1, [_layer(m.layers[i], labels) for i in cols]
         for c, (metric, scale) in enumerate((("act_std", 1.0), ("saturated", 100.0), ("dead", 100.0))):
             y = m.metric(metric)[-1, cols] * scale
             spec["data"].append(_scatter(
                 x, y, text=text, mode="lines+markers", marker={"size": 4}, line={"color": color, "width": 2},
                 name=name, legendgroup=name, showlegend=c == 0, xaxis=axes[c][0], yaxis=axes[c][1],
                 hovertemplate="%{text}: %{y:.3g}<extra></extra>"))
-    _axes(spec, "x", title={"text": _lab(labels, "depth")})
-    spec["layout"]["yaxis"]["type"] = "log"
+    _axes(spec, "x", title={"text": _lab(labels, "layer")})  # short: three panels side by side
+    log_axis(spec["layout"]["yaxis"], [t["y"] for t in spec["data"] if t.get("yaxis") == axes[0][1]])
     spec["layout"]["yaxis2"]["range"] = [0, 101]
     spec["layout"]["yaxis3"]["range"] = [0, 101]
     return spec
@@ -298,7 +318,8 @@ def update_ratio(m: MetricsChunk, labels: dict | None = None, title: str | None 
                  max_lines: int = MAX_RATIO_LINES, height: int = 320) -> dict:
     """‖ΔW‖/‖W‖ over time for a few layers spread over depth, log y, with the 1e-3 guide line."""
     spec = _spec(height, title)
-    spec["layout"]["legend"].update(y=-0.25, yanchor="top", font={"size": 10})
+    # the legend to the right: below, it ran into the "step" axis title
+    spec["layout"]["legend"].update(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top", font={"size": 10})
     if len(m.steps) == 0:
         return _empty(spec, labels)
     vals = m.metric("update_ratio")
@@ -307,7 +328,7 @@ def update_ratio(m: MetricsChunk, labels: dict | None = None, title: str | None 
         frac = j / max(1, len(layers) - 1)  # input side blue, output side red
         color = f"rgb({int(40 + 200 * frac)},{int(90 + 60 * (1 - frac))},{int(220 - 180 * frac)})"
         x, y = _line_points(m.steps, vals[:, i])
-        spec["data"].append(_scatter(x, _positive(y), mode="lines", name=m.layers[i],
+        spec["data"].append(_scatter(x, _positive(y), mode="lines", name=_layer(m.layers[i], labels),
                                      line={"color": color, "width": 1.6}))
     guide = THRESHOLDS.update_ratio_guide
     spec["data"].append(_scatter([int(m.steps[0]), int(m.steps[-1])], [guide, guide], mode="lines",
@@ -374,12 +395,16 @@ def histograms(h: dict | None, labels: dict | None = None, color: str = RUN_COLO
 # ----------------------------------------------------------------------------- building blocks
 @chart
 def stack_diagram(layers: Sequence, labels: dict | None = None, max_boxes: int = 48,
-                  height: int = 170) -> dict:
+                  height: int = 170, names: dict | None = None) -> dict:
     """The stack left to right: input, one box per layer (colour = activation, size ~ log width,
-    thick outline = a norm), arcs above for residual skips, arcs below for dense skips.
+    thick outline = a norm), arcs above for residual skips, arcs below for dense skips; a layer
+    that differs from the most common one gets a red mark above it (one changed layer among 24
+    is otherwise a box a pixel wider).
 
     ``layers`` are LayerSpec-like objects. Above ``max_boxes`` layers the middle is elided.
+    ``names`` translates the legend's choice names (``{"sigmoid": "sigmoïde", ...}``).
     """
+    names = names or {}
     n = len(layers)
     if n > max_boxes:
         half = max_boxes // 2
@@ -400,8 +425,9 @@ def stack_diagram(layers: Sequence, labels: dict | None = None, max_boxes: int =
         sel = [(x, i) for x, i in zip(xs, shown) if i is not None and layers[i].activation == a]
         ls = [layers[i] for _, i in sel]
         spec["data"].append(_scatter(
-            [int(x) for x, _ in sel], [0] * len(sel), mode="markers", name=a, hoverinfo="text",
-            text=[f"{i + 1}: {l.width} · {l.activation} · {l.norm} · {l.skip}" for (_, i), l in zip(sel, ls)],
+            [int(x) for x, _ in sel], [0] * len(sel), mode="markers", name=names.get(a, a), hoverinfo="text",
+            text=[f"{i + 1}: {l.width} · {names.get(l.activation, l.activation)} · {names.get(l.norm, l.norm)}"
+                  f" · {names.get(l.skip, l.skip)}" for (_, i), l in zip(sel, ls)],
             marker={"symbol": "square", "color": palette[a],
                     "size": [8 + 18 * math.log2(max(2, l.width)) / hmax for l in ls],
                     "line": {"color": "#333", "width": [2.5 if l.norm != "none" else 0.5 for l in ls]}}))
@@ -415,8 +441,13 @@ def stack_diagram(layers: Sequence, labels: dict | None = None, max_boxes: int =
     for kind, color, dash in (("residual", "#2ca02c", "solid"), ("dense", "#9467bd", "dot")):
         ax, ay, _ = arcs[kind]
         if ax:
-            spec["data"].append(_scatter(ax, ay, mode="lines", name=kind, hoverinfo="skip",
+            spec["data"].append(_scatter(ax, ay, mode="lines", name=names.get(kind, kind), hoverinfo="skip",
                                          line={"color": color, "width": 2, "dash": dash}))
+    common = max(set(layers), key=list(layers).count) if n > 2 else None
+    changed = [int(x) for x, i in zip(xs, shown) if i is not None and common is not None and layers[i] != common]
+    if changed:
+        spec["data"].append(_scatter(changed, [0.62] * len(changed), mode="markers", name=names.get("changed", "changed layer"),
+                                     hoverinfo="skip", marker={"symbol": "triangle-down", "size": 13, "color": "#d62728"}))
     gaps = [int(x) for x, i in zip(xs, shown) if i is None]
     spec["data"].append(_scatter([0, end] + gaps, [0] * (2 + len(gaps)), mode="text", showlegend=False,
                                  text=[_lab(labels, "input"), _lab(labels, "output")] + ["…"] * len(gaps),
