@@ -7,7 +7,8 @@ listed here, explicitly:
 * ``run``: train a spec of any family (:mod:`labcore.cli.run`, full-model flags from
   :mod:`labcore.cli.models`, store options from :mod:`labcore.cli.runs`);
 * ``presets``: list the presets;
-* ``runs``: the run store (:mod:`labcore.cli.runs`).
+* ``runs``: the run store (:mod:`labcore.cli.runs`);
+* ``sweep``: sweeps and phase diagrams (:mod:`labcore.cli.sweep`).
 
 Errors print one clear line on stderr and exit non-zero; set LAB_DEBUG=1 for the traceback.
 """
@@ -17,7 +18,7 @@ import argparse
 import os
 import sys
 
-from labcore.cli import models, run, runs
+from labcore.cli import models, run, runs, sweep
 from labcore.cli.common import EXIT_BAD_INPUT, EXIT_FAILED
 from labcore.core.errors import SpecError
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=run.cmd_run)
     sub.add_parser("presets", help="list the presets").set_defaults(func=run.cmd_presets)
     runs.add_subcommands(sub)
+    sweep.add_subcommands(sub)
     return p
 
 
