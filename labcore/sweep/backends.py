@@ -114,6 +114,11 @@ def _failed(key: str) -> dict:
 _RAY_FN = None
 
 
+def start_local_ray(workers: int = 2):
+    """Start (or join) a Ray instance on this machine whose workers can import this labcore."""
+    return _ray_init(workers, None)
+
+
 def _ray_init(workers: int, address: str | None):
     try:
         import ray
