@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui.strings_app  # noqa: F401  (registers the app's strings)
+import ui.strings_sweeps  # noqa: F401  (the Sweeps page's title in the menu)
 from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
@@ -25,6 +26,7 @@ PAGES = [
     ("pages/runs.py", "nav.runs", ":material/history:", False),
     ("pages/compare.py", "nav.compare", ":material/compare:", False),
     ("pages/models.py", "nav.models", ":material/layers:", False),
+    ("pages/sweeps.py", "nav.sweeps", ":material/grid_on:", False),
 ]
 
 st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide")

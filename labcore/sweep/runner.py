@@ -31,14 +31,16 @@ class Progress:
     elapsed: float  # seconds since this attempt started
     failed: int = 0
     last: dict | None = None  # the result that just arrived
+    first_at: float | None = None  # when this attempt's first result arrived (after the pool started)
 
     @property
     def eta(self) -> float | None:
-        """Seconds left, from this attempt's rate; None before the first point."""
+        """Seconds left, from the rate since the first result (so the pool's start-up is not
+        spread over the rest); None until two points have arrived."""
         ran = self.done - self.skipped
-        if ran <= 0:
-            return None
-        return self.elapsed / ran * (self.total - self.done)
+        if ran < 2 or self.first_at is None:
+            return None if self.done < self.total else 0.0
+        return (self.elapsed - self.first_at) / (ran - 1) * (self.total - self.done)
 
 
 @dataclass
@@ -108,6 +110,8 @@ def run_sweep(plan: SweepPlan, *, store=None, backend: str = "local", workers: i
             prog.done += 1
             prog.failed += r["status"] == "failed"
             prog.elapsed, prog.last = time.perf_counter() - t0, r
+            if prog.first_at is None:
+                prog.first_at = prog.elapsed
             if progress is not None:
                 progress(prog)
     finally:
