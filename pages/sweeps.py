@@ -125,9 +125,12 @@ def heatmap() -> None:
     # Transparent markers over the finished cells: a click selects one, and the Lab opens it.
     done = df.dropna(subset=["run_id"]).drop_duplicates(subset=[x, y]) if len(df) else df
     if len(done):
+        heat = fig.data[0]
         fig.add_scatter(x=done[x].tolist(), y=done[y].tolist(), mode="markers", customdata=done["run_id"].tolist(),
-                        marker={"size": 28, "symbol": "square", "opacity": 0.01, "color": "white"},
-                        showlegend=False, hoverinfo="skip", name="cells")
+                        marker={"size": 26, "symbol": "square", "opacity": 0.01, "color": "white"},
+                        showlegend=False, hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>run %{{customdata}}<extra></extra>",
+                        name="cells")
+        heat.hoverinfo = "skip"  # the markers answer hover and clicks
     fig.update_layout(clickmode="event+select", dragmode=False)
     ev = st.plotly_chart(fig, key=f"sw_heat_{pick}_{colour}", on_select="rerun", selection_mode="points",
                          config={"displaylogo": False})

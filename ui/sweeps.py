@@ -14,6 +14,7 @@ from labcore.sweep import SweepPlan, resume_sweep, run_sweep
 
 MAX_POINTS = int(os.environ.get("LAB_SWEEP_MAX_POINTS", "400"))  # the page's size guard
 MAX_POINT_STEPS = int(os.environ.get("LAB_SWEEP_MAX_POINT_STEPS", "150000"))  # points × steps
+WORKERS = int(os.environ.get("LAB_SWEEP_WORKERS", "0")) or None  # default: every core
 
 
 class SweepRunner:
@@ -40,6 +41,7 @@ class SweepRunner:
         return None
 
     def start(self, plan: SweepPlan, store, workers: int | None = None, sweep_id: int | None = None) -> bool:
+        workers = workers or WORKERS
         with self.lock:
             if self.running:
                 return False
