@@ -16,7 +16,8 @@ from labcore.figures.theory import depth_scale
 from labcore.spec.codec import to_url
 from labcore.store import sweeps as ss_store
 from labcore.sweep import SweepPlan, lr_plan, parse_values, phase_plan
-from ui import state
+from ui import resources, state
+from ui.keys import Keys
 from ui.i18n import t
 from ui.sweeps import MAX_POINT_STEPS, MAX_POINTS, runner
 
@@ -38,7 +39,7 @@ def _eta(s) -> str:
 
 st.title(L("sw.title"))
 st.caption(L("sw.intro"))
-store = state.run_store()
+store = resources.run_store()
 if store is None:
     st.error(L("sw.error", error="run store unavailable"))
     st.stop()
@@ -141,7 +142,7 @@ def heatmap() -> None:
         rid = int(cd[0] if isinstance(cd, list) else cd) if cd is not None else None
         if rid is not None and rid >= 0:
             code = to_url(store.spec(rid))
-            ss["lab_open_spec"] = code
+            ss[Keys.OPEN_SPEC] = code
             st.switch_page("pages/lab.py", query_params={"spec": code})
     if meta.get("kind") == "phase" and len(df):
         b = measured_boundary(df)
