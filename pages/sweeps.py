@@ -25,6 +25,8 @@ state.ensure_router()
 lang = state.lang()
 ss = st.session_state
 ss.setdefault("sw_pick", None)
+if "sw_pick_next" in ss:  # a choice made after the picker was drawn (a new or deleted sweep)
+    ss["sw_pick"] = ss.pop("sw_pick_next")
 
 
 def L(key: str, **fmt) -> str:
@@ -162,6 +164,6 @@ if not live and s["done"] < s["total"] and c1.button(L("sw.resume"), key="sw_res
     st.rerun()
 if not live and c2.button(L("sw.delete"), key="sw_delete"):
     n = ss_store.delete_sweep(store, pick)
-    st.success(L("sw.deleted", id=pick, n=n))
-    ss["sw_pick"] = None
+    ss["sw_pick_next"] = None
+    st.toast(L("sw.deleted", id=pick, n=n))
     st.rerun()
