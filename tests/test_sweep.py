@@ -155,3 +155,17 @@ def test_cli_local_pool_json_and_dry_run(tmp_path, capsys):
         assert len(ss.list_sweeps(s)) == 1
     assert main(["sweep", "phase", "--depths", "0:4:2", "--db", db]) == 2
     assert "net.depth" in capsys.readouterr().err
+
+
+def test_cli_lr_and_grid_sweeps(tmp_path):
+    out = tmp_path / "lr.json"
+    assert main(["sweep", "lr", "--depths", "2", "--lrs", "0.01,0.1", "--steps", "5", "--width", "8",
+                 "--backend", "serial", "--no-store", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert [p["lr"] for p in d["points"]] == [0.01, 0.1] and d["sweep_id"] is None and d["theory"] is None
+    out = tmp_path / "grid.json"
+    assert main(["sweep", "grid", "--preset", "relu-he", "--set", "depth=1,2", "--set", "norm=none,layernorm",
+                 "--steps", "5", "--backend", "serial", "--no-store", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert {(p["depth"], p["norm"]) for p in d["points"]} == {(1, "none"), (1, "layernorm"), (2, "none"), (2, "layernorm")}
+    assert main(["sweep", "grid", "--set", "depth", "--no-store"]) == 2

@@ -38,9 +38,10 @@ def _fmt_s(s: float | None) -> str:
 
 
 def _plan(args) -> SweepPlan:
-    seeds = tuple(parse_values(args.seeds, "--seeds"))
-    common = dict(steps=args.steps, width=args.width, optimizer=args.optimizer, seeds=seeds, dataset=args.dataset,
-                  name=args.name or "")
+    if args.kind in ("phase", "lr"):
+        seeds = tuple(parse_values(args.seeds, "--seeds"))
+        common = dict(steps=args.steps, width=args.width, optimizer=args.optimizer, seeds=seeds,
+                      dataset=args.dataset, name=args.name or "")
     if args.kind == "phase":
         return phase_plan(args.activation, parse_values(args.depths, "--depths"),
                           parse_values(args.gains, "--gains"), lr=args.lr, **common)
