@@ -92,8 +92,9 @@ if ss["sw_pick"] not in ids:
     ss["sw_pick"] = ids[0]
 names = {s["id"]: f"#{s['id']} {s['name']} ({s['done']}/{s['total']}, {s['status']})" for s in sweeps}
 pick = st.selectbox(L("sw.pick"), ids, format_func=names.get, key="sw_pick")
-meta = dict(SweepPlan.from_dict(next(s for s in sweeps if s["id"] == pick)["plan"]).meta)
-plan = SweepPlan.from_dict(next(s for s in sweeps if s["id"] == pick)["plan"])
+record = next(s for s in sweeps if s["id"] == pick)
+plan = SweepPlan.from_dict(record["plan"])
+meta = dict(plan.meta)
 c1, c2 = st.columns([3, 1])
 colour = c1.radio(L("sw.colour"), list(COLOURS), format_func=lambda c: L(f"sw.col.{c}"), horizontal=True,
                   key="sw_colour")
@@ -158,8 +159,7 @@ def heatmap() -> None:
 
 heatmap()
 c1, c2 = st.columns(2)
-s = next(s for s in sweeps if s["id"] == pick)
-if not live and s["done"] < s["total"] and c1.button(L("sw.resume"), key="sw_resume", disabled=run.running):
+if not live and record["done"] < record["total"] and c1.button(L("sw.resume"), key="sw_resume", disabled=run.running):
     run.start(plan, store, sweep_id=pick)
     st.rerun()
 if not live and c2.button(L("sw.delete"), key="sw_delete"):
