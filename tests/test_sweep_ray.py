@@ -36,6 +36,8 @@ def test_same_sweep_same_metrics_on_local_and_ray(ray_instance, tmp_path):
     assert main(args + ["--backend", "ray", "--json", str(tmp_path / "ray.json")]) == 0
     a, b = (json.loads((tmp_path / f).read_text()) for f in ("local.json", "ray.json"))
     assert a["done"] == b["done"] == 4 and b["backend"] == "ray"
+    for d in (a, b):
+        assert all(p["status"] == "finished" for p in d["points"]), [(d["backend"], p["error"]) for p in d["points"]]
     for pa, pb in zip(a["points"], b["points"]):
         assert {k: pa[k] for k in ("depth", "gain")} == {k: pb[k] for k in ("depth", "gain")}
         assert {k: pa[k] for k in METRICS} == {k: pb[k] for k in METRICS}

@@ -8,9 +8,12 @@ dropped; points already running finish and are yielded. Ray is an optional insta
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import sys
 import threading
+import types
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -60,9 +63,23 @@ def _serial(tasks, stop) -> Iterator[dict]:
         yield run_point(spec, key)
 
 
+@contextlib.contextmanager
+def _bare_main():
+    """Spawned workers re-run the parent's ``__main__`` unless it has no file. They need nothing
+    from it (run_point lives in labcore), and re-running it is wrong for a script without an
+    ``if __name__ == "__main__":`` guard, a notebook, or a page that AppTest ran as ``__main__``:
+    show them an empty one while processes start."""
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 def _local(tasks, workers, stop) -> Iterator[dict]:
     # spawn, not fork: the caller may be a threaded Streamlit server or hold torch's thread pools.
-    # (So a script using it needs the usual ``if __name__ == "__main__":`` guard.)
     ctx = mp.get_context("spawn")
     n = min(workers, len(tasks))
     ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=init_worker)
@@ -73,7 +90,8 @@ def _local(tasks, workers, stop) -> Iterator[dict]:
         while todo or pending:
             while todo and len(pending) < 2 * workers and not stop.is_set():
                 task = todo.pop()
-                pending[ex.submit(run_point, *task)] = task
+                with _bare_main():  # a submit may start a worker process
+                    pending[ex.submit(run_point, *task)] = task
             if stop.is_set():
                 todo.clear()
                 for f in list(pending):
