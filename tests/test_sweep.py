@@ -112,7 +112,7 @@ def test_version_2_store_upgrades_and_keeps_its_runs(tmp_path):
     con.commit()
     con.close()
     with RunStore(path) as s:
-        assert s.version() == SCHEMA_VERSION == 3
+        assert s.version() == SCHEMA_VERSION == 4
         assert [r["name"] for r in s.list_runs()] == ["old"] and ss.list_sweeps(s) == []
 
 

@@ -14,7 +14,8 @@ import sqlite3
 import threading
 
 # Version 1 (kept so the upgrades can be tested): no tags, no trash, no test metrics.
-# Version 2 adds those; version 3 adds sweeps (a table, and each run's sweep_id and point).
+# Version 2 adds those; version 3 adds live-surgery events; version 4 adds sweeps (a table, and
+# each run's sweep_id, point and point summary).
 SCHEMA_V1 = """
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,6 +59,12 @@ def _v1_to_v2(con: sqlite3.Connection) -> None:
 
 
 def _v2_to_v3(con: sqlite3.Connection) -> None:
+    # Live surgery: the changes applied to a run, as a JSON list of event records (step, label,
+    # changes [{what, from, to}], set, layers, notes, pause_ms...). Old runs have none.
+    con.execute("ALTER TABLE runs ADD COLUMN events TEXT NOT NULL DEFAULT '[]'")
+
+
+def _v3_to_v4(con: sqlite3.Connection) -> None:
     # Sweeps (labcore.sweep): a sweep is a group of runs; each run of a sweep carries its point.
     con.execute("CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY AUTOINCREMENT, "
                 "name TEXT NOT NULL DEFAULT '', created REAL NOT NULL, plan TEXT NOT NULL, "
@@ -70,7 +77,7 @@ def _v2_to_v3(con: sqlite3.Connection) -> None:
 
 
 # version -> function upgrading a file of that version by one step (inside one transaction)
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 # ----------------------------------------------------------------------------- process identity
