@@ -16,6 +16,7 @@ import streamlit as st
 
 import ui.strings_app  # noqa: F401  (registers the app's strings)
 import ui.strings_lessons  # noqa: F401  (the Lessons page's title in the menu)
+import ui.strings_sweeps  # noqa: F401  (the Sweeps page's title in the menu)
 from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
@@ -34,6 +35,7 @@ PAGES = [
     ("pages/sequences.py", "nav.sequences", ":material/timeline:", False),
     ("pages/transformers.py", "nav.transformers", ":material/stacks:", False),
     ("pages/lessons.py", "nav.lessons", ":material/school:", False),
+    ("pages/sweeps.py", "nav.sweeps", ":material/grid_on:", False),
 ]
 
 # The presenter view (?present=1, the Lessons page) opens with the sidebar collapsed.

@@ -9,7 +9,7 @@ from labcore.figures import theory as t
 WIDTH = 512
 
 
-def _mc(activation, sw2, sb2, depth, seeds=24, q0=1.0, width=WIDTH):
+def _mc(activation, sw2, sb2, depth, seeds=12, q0=1.0, width=WIDTH):
     """Pre-activation variance per layer and ‖∂L/∂φ(h_l)‖ / ‖∂L/∂φ(h_L)‖ in random nets (numpy backprop)."""
     phi, dphi = t._FUNCS[activation]
     qs, rs = [], []
@@ -84,12 +84,12 @@ def test_against_monte_carlo(activation, sw2, sb2):
     assert q_mc[0] == pytest.approx(q_th[0], rel=0.05)
     one_step = [t._variance_map(activation, sw2, sb2, q)
                 for q in q_mc[:-1]]
-    np.testing.assert_allclose(q_mc[1:], one_step, rtol=0.06)
+    np.testing.assert_allclose(q_mc[1:], one_step, rtol=0.08)
     np.testing.assert_allclose(q_mc, q_th, rtol=0.2)
     # backward, one layer at a time: r_l² / r_{l+1}² = χ(q_{l+1}) at the measured q
     step_mc = 2 * np.log(r_mc[:-1] / r_mc[1:])
     step_th = np.log([t.chi(activation, sw2, q) for q in q_mc[1:]])
-    np.testing.assert_allclose(step_mc, step_th, atol=0.05)
+    np.testing.assert_allclose(step_mc, step_th, atol=0.07)
     r_th = t.backward_ratio(activation, sw2, sb2, 1.0, depth)
     np.testing.assert_allclose(np.log(r_mc), np.log(r_th), atol=0.2)
 

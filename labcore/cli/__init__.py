@@ -9,6 +9,7 @@ listed here, explicitly:
 * ``presets``: list the presets;
 * ``runs``: the run store (:mod:`labcore.cli.runs`);
 * ``lessons``: list the lessons, check their claims on seeds 0-4 (:mod:`labcore.cli.lessons`).
+* ``sweep``: sweeps and phase diagrams (:mod:`labcore.cli.sweep`).
 
 Errors print one clear line on stderr and exit non-zero; set LAB_DEBUG=1 for the traceback.
 """
@@ -18,7 +19,7 @@ import argparse
 import os
 import sys
 
-from labcore.cli import lessons, models, run, runs, seq
+from labcore.cli import lessons, models, run, runs, seq, sweep
 from labcore.cli.common import EXIT_BAD_INPUT, EXIT_FAILED
 from labcore.core.errors import SpecError
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("presets", help="list the presets").set_defaults(func=run.cmd_presets)
     runs.add_subcommands(sub)
     lessons.add_subcommand(sub)
+    sweep.add_subcommands(sub)
     return p
 
 

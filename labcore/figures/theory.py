@@ -26,7 +26,7 @@ from numpy.polynomial.hermite_e import hermegauss
 
 _Z, _W = hermegauss(121)
 _W = _W / _W.sum()  # probabilists' Hermite weights, normalised: sum w f(z) ≈ E f(z), z ~ N(0, 1)
-_Z2, _W2 = hermegauss(61)
+_Z2, _W2 = hermegauss(41)
 _W2 = _W2 / _W2.sum()
 
 LEAKY_SLOPE = 0.01  # nn.LeakyReLU(0.01), as in labcore.nets.registry
@@ -97,15 +97,36 @@ def fixed_point(activation: str, sigma_w2: float, sigma_b2: float) -> float:
         return math.nan if (slope == 1.0 and sigma_b2 == 0.0) else math.inf
     if activation == "tanh" and sigma_b2 == 0.0 and sigma_w2 <= 1.0:
         return 0.0  # |tanh x| <= |x|: the variance shrinks to 0 (slowly, like 1/l, at σ_w² = 1)
-    q = 1.0
-    for _ in range(20000):
-        nxt = _variance_map(activation, sigma_w2, sigma_b2, q)
-        if not math.isfinite(nxt) or nxt > 1e12:
-            return math.inf
-        if abs(nxt - q) <= 1e-13 * max(1.0, q):
-            return nxt
-        q = nxt
-    return q
+    # V is increasing, so iterating from q = 1 moves monotonically to the stable fixed point:
+    # one step tells the direction, then a bracket and a bisection find it (fast near criticality,
+    # where plain iteration crawls).
+    def g(q):
+        return _variance_map(activation, sigma_w2, sigma_b2, q) - q
+
+    q0 = 1.0
+    if g(q0) == 0.0:
+        return q0
+    if g(q0) > 0:  # grows: find an upper bracket
+        lo, hi = q0, 2.0 * q0
+        while g(hi) > 0:
+            lo, hi = hi, 2.0 * hi
+            if hi > 1e12:
+                return math.inf
+    else:  # shrinks: find a lower bracket (or 0, the fixed point of an odd φ without bias)
+        lo, hi = 0.5 * q0, q0
+        while g(lo) < 0:
+            lo, hi = 0.5 * lo, lo
+            if lo < 1e-30:
+                return 0.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if g(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-13 * max(1.0, hi):
+            break
+    return 0.5 * (lo + hi)
 
 
 def forward_q(activation: str, sigma_w2: float, sigma_b2: float, q0: float, depth: int) -> np.ndarray:
@@ -171,14 +192,22 @@ def correlation_fixed_point(activation: str, sigma_w2: float, sigma_b2: float) -
         return 1.0
     if chi1(activation, sigma_w2, q) <= 1.0:
         return 1.0
-    c = 0.5
-    for _ in range(5000):
+    def h(c):
         e_pp, _ = _corr_terms(activation, q, c)
-        nxt = (sigma_w2 * e_pp + sigma_b2) / q
-        if abs(nxt - c) < 1e-12:
-            return nxt
-        c = nxt
-    return c
+        return (sigma_w2 * e_pp + sigma_b2) / q - c
+
+    if h(0.0) <= 1e-12:  # odd φ without bias: uncorrelated inputs stay uncorrelated (c* = 0)
+        return 0.0
+    lo, hi = 0.0, 1.0 - 1e-9
+    if h(hi) >= 0:
+        return 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if h(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
 
 def depth_scale(activation: str, sigma_w2: float, sigma_b2: float) -> float:

@@ -7,6 +7,8 @@ Layout (schema version :data:`SCHEMA_VERSION`):
 
 - ``runs``: one row per run (spec JSON, name, tags, status, steps, device, wall time, error,
   the owning process and its heartbeat, and the latest loss/accuracy for the history table);
+- ``sweeps``: one row per sweep (its plan JSON, status, size); a sweep's runs carry its
+  ``sweep_id`` and their ``point`` (:mod:`labcore.store.sweeps`);
 - ``chunks``: one row per flushed :class:`MetricsChunk`, its arrays packed into one
   zlib-compressed blob (:mod:`labcore.store.blobs`). A flush is one small insert, and loading a run
   is one query plus a few ``np.concatenate``, never one row per value.
@@ -45,7 +47,7 @@ from labcore.store.schema import (ACTIVE, ACTIVE_LOCK, HOST, PID, SCHEMA_V1, STA
                            alive)
 
 APPLICATION_ID = 0x47464C42  # "GFLB": marks a file as a Gradient Flow Lab store
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STORE_FILENAME = "runs.sqlite"
 STATUSES = tuple(s.value for s in STORED_STATUSES)
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -306,17 +308,20 @@ class RunStore:
 
     # ------------------------------------------------------------------ writing
     def create_run(self, spec, *, name: str = "", summary: dict | None = None,
-                   tags=()) -> int:
+                   tags=(), sweep: tuple[int, str] | None = None) -> int:
+        """A new run row (status running); ``sweep`` = (sweep id, point key) for a sweep's point."""
         s = summary or {}
         out = {}
 
         def ins(c):
             cur = c.execute(
                 "INSERT INTO runs (name, created, spec, device, params, layers, status, steps, tags, "
-                "owner_pid, owner_host, owner_start, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "owner_pid, owner_host, owner_start, heartbeat, sweep_id, point) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (name, time.time(), json.dumps(to_dict(spec)), s.get("device", ""), int(s.get("params", 0)),
                  json.dumps(list(s.get("layers", []))), "running", int(s.get("steps", 0)),
-                 json.dumps(sorted(set(tags))), PID, HOST, START, time.time()))
+                 json.dumps(sorted(set(tags))), PID, HOST, START, time.time(),
+                 *(sweep if sweep else (None, None))))
             out["id"] = cur.lastrowid
             with ACTIVE_LOCK:  # before COMMIT: no reader can see the row without it being active
                 ACTIVE.add((key, out["id"]))

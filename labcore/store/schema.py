@@ -13,7 +13,9 @@ import socket
 import sqlite3
 import threading
 
-# Version 1 (kept so the upgrade to 2 can be tested): no tags, no trash, no test metrics.
+# Version 1 (kept so the upgrades can be tested): no tags, no trash, no test metrics.
+# Version 2 adds those; version 3 adds live-surgery events; version 4 adds sweeps (a table, and
+# each run's sweep_id, point and point summary).
 SCHEMA_V1 = """
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -62,8 +64,20 @@ def _v2_to_v3(con: sqlite3.Connection) -> None:
     con.execute("ALTER TABLE runs ADD COLUMN events TEXT NOT NULL DEFAULT '[]'")
 
 
+def _v3_to_v4(con: sqlite3.Connection) -> None:
+    # Sweeps (labcore.sweep): a sweep is a group of runs; each run of a sweep carries its point.
+    con.execute("CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "name TEXT NOT NULL DEFAULT '', created REAL NOT NULL, plan TEXT NOT NULL, "
+                "status TEXT NOT NULL DEFAULT 'running', total INTEGER NOT NULL DEFAULT 0, "
+                "note TEXT NOT NULL DEFAULT '')")
+    con.execute("ALTER TABLE runs ADD COLUMN sweep_id INTEGER")
+    con.execute("ALTER TABLE runs ADD COLUMN point TEXT")
+    con.execute("ALTER TABLE runs ADD COLUMN point_summary TEXT")  # the point's summary metrics (JSON)
+    con.execute("CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id)")
+
+
 # version -> function upgrading a file of that version by one step (inside one transaction)
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 # ----------------------------------------------------------------------------- process identity
