@@ -24,11 +24,40 @@ ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
     "identity": nn.Identity,
 }
 
-NORM_MODULES: dict[str, Callable[[int], nn.Module]] = {
-    "none": lambda width: nn.Identity(),
-    "batchnorm": nn.BatchNorm1d,
-    "layernorm": nn.LayerNorm,
+NormLayer = Callable[[int], nn.Module]  # channels (units) -> a norm module (torchvision's norm_layer)
+GN_GROUPS = 8  # GroupNorm groups when the channel count allows it (16..512 all do)
+
+
+def _group_norm(channels: int) -> nn.Module:
+    return nn.GroupNorm(GN_GROUPS if channels % GN_GROUPS == 0 else 1, channels)
+
+
+# kind -> spatial dims of the input (0: features (B, C); 1: signals (B, C, L); 2: images (B, C, H, W))
+# -> norm_layer. One table for the MLP (dims 0) and the conv nets (dims 1, 2).
+_NORM_LAYERS: dict[str, Callable[[int], NormLayer]] = {
+    "none": lambda dims: nn.Identity,  # nn.Identity(channels) ignores its argument
+    "batchnorm": lambda dims: nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d,
+    "layernorm": lambda dims: nn.LayerNorm,  # the MLP's only (over the units of each example)
+    "groupnorm": lambda dims: _group_norm,
 }
+
+
+def norm_layer_of(kind: str, dims: int = 0) -> NormLayer:
+    """The ``norm_layer`` callable (``norm_layer(channels) -> nn.Module``) of a norm name.
+
+    ``dims`` is the input's number of spatial dimensions: 0 for an MLP's features, 1 for
+    signals, 2 for images. Builders get the callable, resolved once, never the name.
+    """
+    try:
+        make = _NORM_LAYERS[kind]
+    except KeyError:
+        raise ValueError(f"unknown norm {kind!r}; one of {', '.join(choices.NORM_KINDS)}") from None
+    if dims not in (0, 1, 2):
+        raise ValueError(f"norm for {dims} spatial dimensions: 0, 1 or 2")
+    return make(dims)
+
+
+NORM_MODULES: dict[str, NormLayer] = {k: norm_layer_of(k, 0) for k in choices.NORMS}  # the MLP's norms
 
 
 def _fans(w: torch.Tensor) -> tuple[int, int]:
@@ -118,6 +147,6 @@ def _same_keys(name: str, built: dict, named: dict) -> None:
 
 
 _same_keys("activations", ACTIVATION_MODULES, choices.ACTIVATIONS)
-_same_keys("norms", NORM_MODULES, choices.NORMS)
+_same_keys("norms", _NORM_LAYERS, choices.NORM_KINDS)
 _same_keys("inits", INIT_FNS, choices.INITS)
 _same_keys("optimizers", OPTIMIZER_FNS, choices.OPTIMIZERS)
