@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from labcore.nets.base import Dropout
 from labcore.nets.layers import ConvUnit, linear_probe, ops_for, pooled_size
 from labcore.nets.registry import NormLayer
 
@@ -41,8 +42,8 @@ class AlexNet(nn.Module):
         self.pool = ops.avgpool(POOLED)
         flat = c * POOLED ** ops.dim
         self.fc1, self.fc2, self.fc = nn.Linear(flat, HIDDEN), nn.Linear(HIDDEN, HIDDEN), nn.Linear(HIDDEN, n_classes)
-        self.classifier = nn.Sequential(nn.Dropout(dropout), self.fc1, nn.ReLU(),
-                                        nn.Dropout(dropout), self.fc2, nn.ReLU(), self.fc)
+        self.classifier = nn.Sequential(Dropout(dropout), self.fc1, nn.ReLU(),
+                                        Dropout(dropout), self.fc2, nn.ReLU(), self.fc)
         points += [linear_probe("fc1", self.fc1), linear_probe("fc2", self.fc2),
                    linear_probe("fc", self.fc, activation="identity", hidden=False)]
         self.probe_points = points

@@ -65,35 +65,37 @@ def _fans(w: torch.Tensor) -> tuple[int, int]:
     return fan_in, fan_out
 
 
-def _normal(w: torch.Tensor, std: float) -> None:
+def _normal(w: torch.Tensor, std: float, gen: torch.Generator | None = None) -> None:
     with torch.no_grad():
-        w.normal_(0.0, std)
+        w.normal_(0.0, std, generator=gen)
 
 
-def _uniform_std(w: torch.Tensor, std: float) -> None:
+def _uniform_std(w: torch.Tensor, std: float, gen: torch.Generator | None = None) -> None:
     bound = math.sqrt(3.0) * std  # U(-b, b) has std b/sqrt(3)
     with torch.no_grad():
-        w.uniform_(-bound, bound)
+        w.uniform_(-bound, bound, generator=gen)
 
 
-def _default(w: torch.Tensor, gain: float, sigma: float) -> None:
+def _default(w: torch.Tensor, gain: float, sigma: float, gen: torch.Generator | None = None) -> None:
     # PyTorch's own nn.Linear init (kaiming_uniform with a=sqrt(5)), scaled by the gain.
-    nn.init.kaiming_uniform_(w, a=math.sqrt(5))
+    nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=gen)
     with torch.no_grad():
         w.mul_(gain)
 
 
-InitFn = Callable[[torch.Tensor, float, float], None]  # (weight, gain, sigma) -> None, in place
+# (weight, gain, sigma, generator=None) -> None, in place; random numbers from the generator
+# (torch's global RNG when it is None).
+InitFn = Callable[..., None]
 
 INIT_FNS: dict[str, InitFn] = {
-    "xavier_uniform": lambda w, g, s: nn.init.xavier_uniform_(w, gain=g),
-    "xavier_normal": lambda w, g, s: nn.init.xavier_normal_(w, gain=g),
-    "he_uniform": lambda w, g, s: _uniform_std(w, g * math.sqrt(2.0 / _fans(w)[0])),
-    "he_normal": lambda w, g, s: _normal(w, g * math.sqrt(2.0 / _fans(w)[0])),
-    "lecun_normal": lambda w, g, s: _normal(w, g / math.sqrt(_fans(w)[0])),
-    "orthogonal": lambda w, g, s: nn.init.orthogonal_(w, gain=g),
-    "normal": lambda w, g, s: _normal(w, g * s),
-    "zeros": lambda w, g, s: nn.init.zeros_(w),
+    "xavier_uniform": lambda w, g, s, gen=None: nn.init.xavier_uniform_(w, gain=g, generator=gen),
+    "xavier_normal": lambda w, g, s, gen=None: nn.init.xavier_normal_(w, gain=g, generator=gen),
+    "he_uniform": lambda w, g, s, gen=None: _uniform_std(w, g * math.sqrt(2.0 / _fans(w)[0]), gen),
+    "he_normal": lambda w, g, s, gen=None: _normal(w, g * math.sqrt(2.0 / _fans(w)[0]), gen),
+    "lecun_normal": lambda w, g, s, gen=None: _normal(w, g / math.sqrt(_fans(w)[0]), gen),
+    "orthogonal": lambda w, g, s, gen=None: nn.init.orthogonal_(w, gain=g, generator=gen),
+    "normal": lambda w, g, s, gen=None: _normal(w, g * s, gen),
+    "zeros": lambda w, g, s, gen=None: nn.init.zeros_(w),
     "default": _default,
 }
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from labcore.nets.alexnet import alexnet
-from labcore.nets.base import init_weights
+from labcore.nets.base import build_seeded
 from labcore.nets.cifar_resnet import CIFAR_DEPTHS, BasicBlock, cifar_resnet
 from labcore.nets.imagenet_resnet import imagenet_resnet
 from labcore.nets.registry import NormLayer, norm_layer_of
@@ -101,15 +101,15 @@ def _zero_init_residual(model: nn.Module) -> None:
 
 def build_model(name: str, in_shape, n_classes: int, *, norm: str = "auto", shortcut: str = "auto",
                 init: str = "he_normal", gain: float = 1.0, zero_init_residual: bool = False,
-                seed: int = 0) -> nn.Module:
-    """Build, then initialise deterministically: same arguments and seed, same weights."""
+                seed: int = 0, generator: torch.Generator | None = None) -> nn.Module:
+    """Build, then initialise deterministically from ``generator`` (default: one seeded with
+    ``seed``): same arguments and seed, same weights; torch's global RNG is not touched."""
     info = MODELS[name]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = info.make(tuple(in_shape), n_classes, norm_layer=resolve_norm_layer(name, norm, in_shape),
-                          shortcut=resolve_shortcut(name, shortcut))
-        init_weights(model, init, gain)
-        if zero_init_residual:
+    norm_layer, shortcut = resolve_norm_layer(name, norm, in_shape), resolve_shortcut(name, shortcut)
+    model = build_seeded(lambda: info.make(tuple(in_shape), n_classes, norm_layer=norm_layer, shortcut=shortcut),
+                         init, gain, seed=seed, generator=generator)
+    if zero_init_residual:
+        with torch.no_grad():
             _zero_init_residual(model)
     return model
 
