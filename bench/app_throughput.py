@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from labcore.spec.codec import to_url  # noqa: E402
 from labcore.presets import load_preset  # noqa: E402
 from labcore.train.mlp import Trainer  # noqa: E402
+from labcore.train.device import use_cpu_threads  # noqa: E402
 from tests.browser import browser_missing_reason, chromium, new_page, streamlit_server  # noqa: E402
 
 # Collects, in the page, every change of the newest step drawn in the gradient-vs-depth chart.
@@ -124,6 +125,7 @@ def _used(before: dict[int, float], after: dict[int, float]) -> float:
 def headless(spec) -> float:
     t0 = time.perf_counter()
     tr = Trainer(spec)
+    use_cpu_threads(tr)  # as the CLI does
     tr.run()
     return tr.step / (time.perf_counter() - t0)
 

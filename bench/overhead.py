@@ -46,6 +46,7 @@ from labcore.nets.registry import OPTIMIZER_FNS  # noqa: E402
 from labcore.train.syncs import SyncCounter  # noqa: E402
 from labcore.train.mlp import Trainer  # noqa: E402
 from lean_model import sequential_twin  # noqa: E402
+from labcore.train.device import use_cpu_threads  # noqa: E402
 
 
 def _sync(device):
@@ -103,6 +104,7 @@ def _rounds_of(run, device, seconds: float) -> int:
 def measure(name: str, spec, rounds: int, target_s: float) -> dict:
     spec = override(spec, steps=10**6, eval_every=10**6)  # probes on, no test-set evaluation
     lab = Trainer(spec)
+    use_cpu_threads(lab)  # as the job manager and the CLI do
     device = lab.device
     runners = {"bare": BareLoop(spec, lab.data, device, share=lab),
                "logger": BareLoop(spec, lab.data, device, log_items=True, share=lab)}

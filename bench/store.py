@@ -34,6 +34,7 @@ from labcore.presets import load_preset  # noqa: E402
 from labcore.core.sinks import NullSink  # noqa: E402
 from labcore.store.db import RunStore  # noqa: E402
 from labcore.train.mlp import Trainer  # noqa: E402
+from labcore.train.device import use_cpu_threads  # noqa: E402
 
 
 class TimedSink:
@@ -65,6 +66,7 @@ def train(spec, sink) -> tuple[float, float, float, float]:
     Returns (loop seconds, training seconds, seconds inside the sink, of which in appends).
     """
     tr = Trainer(spec)  # building the model and data is the same either way: not timed
+    use_cpu_threads(tr)  # as the CLI does
     t0 = time.perf_counter()
     timed = TimedSink(sink)
     timed.start(spec, name="bench", summary=tr.summary())

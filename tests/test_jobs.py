@@ -189,6 +189,23 @@ def test_twins_run_together_on_one_worker(manager):
     np.testing.assert_array_equal(va.metrics.step_loss, vb.metrics.step_loss)
 
 
+def test_twins_interleaved_on_one_worker_train_exactly_as_alone(manager):
+    """Two different runs with dropout, chunk by chunk on one worker, against each run alone."""
+    from labcore.train.mlp import Trainer
+
+    specs = [RunSpec(NetSpec.uniform(3, 16, "relu", dropout=0.3), tiny(seed=1).train),
+             RunSpec(NetSpec.uniform(3, 16, "tanh", dropout=0.5), tiny(seed=2, batch_size=16).train)]
+    m = manager(max_workers=1, chunk_seconds=0.0)  # the smallest chunks: the most interleaving
+    jobs = m.submit_group(specs, names=["A", "B"])
+    wait(lambda: all(j.done for j in jobs))
+    for spec, job in zip(specs, jobs):
+        alone = Trainer(spec).steps()
+        got = job.view().metrics
+        assert job.view().steps == 30
+        np.testing.assert_array_equal(got.step_loss, alone.step_loss)
+        np.testing.assert_array_equal(got.metric("grad_norm"), alone.metric("grad_norm"))
+
+
 def test_snapshots_do_not_change_the_run(manager):
     spec = RunSpec(NetSpec.uniform(3, 16, "relu", norm="batchnorm", dropout=0.2),
                    tiny(steps=30).train)

@@ -95,6 +95,62 @@ def test_builds_are_deterministic():
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
+# Fingerprints of the weights and of one forward pass, recorded with the builders as they were
+# before the norm became a ``norm_layer`` callable (the string was passed down five levels):
+# (model, input shape, norm, shortcut) -> (layout hash, sum, sum of squares, sum |output|).
+WEIGHT_FINGERPRINTS = [
+    ("resnet20", (1, 8, 8), "auto", "auto", "c2dafd489f77d0ba", 341.656352, 1744.814058, 4.757081),
+    ("plain20", (1, 40), "groupnorm", "auto", "88ab3fa1e54725b0", 632.957211, 2082.896285, 13.31479),
+    ("resnet18", (3, 8, 8), "none", "B", "5b1594a7734e1586", 10.988289, 5787.845455, 6.599429),
+    ("vgg11_bn", (1, 8, 8), "auto", "auto", "8b8e9ad0cff5fba2", 2749.487201, 10324.009962, 0.164964),
+    ("alexnet", (1, 40), "batchnorm", "auto", "bae23507da3ba359", 1097.225487, 7564.993921, 15.433061),
+]
+
+
+@pytest.mark.parametrize("name,shape,norm,shortcut,layout,total,squares,out", WEIGHT_FINGERPRINTS)
+def test_same_seed_same_weights_as_before_the_norm_layer_refactor(name, shape, norm, shortcut, layout, total,
+                                                                   squares, out):
+    import hashlib
+
+    m = build_model(name, shape, 10, norm=norm, shortcut=shortcut, init="he_normal", seed=7, zero_init_residual=True)
+    names = str([(k, tuple(v.shape)) for k, v in m.state_dict().items()])
+    assert hashlib.sha256(names.encode()).hexdigest()[:16] == layout  # same modules, same order
+    ps = [p.detach().double() for p in m.parameters()]
+    assert sum(float(p.sum()) for p in ps) == pytest.approx(total, rel=1e-6)
+    assert sum(float((p * p).sum()) for p in ps) == pytest.approx(squares, rel=1e-6)
+    m.eval()
+    x = torch.linspace(-1, 1, 2 * torch.Size(shape).numel()).reshape(2, *shape)
+    with torch.no_grad():
+        assert float(m(x).double().abs().sum()) == pytest.approx(out, rel=1e-5)
+
+
+def test_builders_take_a_norm_layer_callable_resolved_once():
+    from labcore.nets.cifar_resnet import cifar_resnet
+    from labcore.nets.layers import ConvUnit
+    from labcore.nets.registry import NORM_MODULES, norm_layer_of
+
+    made = []
+
+    def counting(c):  # the torchvision pattern: norm_layer(channels) -> module
+        made.append(c)
+        return nn.BatchNorm2d(c)
+
+    model = cifar_resnet(20, (1, 8, 8), 10, residual=True, norm_layer=counting)
+    units = [m for m in model.modules() if isinstance(m, ConvUnit)]
+    assert len(made) == len(units) == 19 and all(isinstance(u.norm, nn.BatchNorm2d) for u in units)
+    assert all(u.conv.bias is None for u in units)  # a bias is redundant before a norm
+    plain = build_model("vgg11", (1, 8, 8), 10)  # VGG's own default: no norm, so convs keep a bias
+    units = [m for m in plain.modules() if isinstance(m, ConvUnit)]
+    assert all(isinstance(u.norm, nn.Identity) and u.conv.bias is not None for u in units)
+    # One vocabulary: a name means the same in the MLP (dims 0) and the conv nets (1-D, 2-D).
+    assert NORM_MODULES["batchnorm"] is norm_layer_of("batchnorm", 0) is nn.BatchNorm1d
+    assert norm_layer_of("batchnorm", 1) is nn.BatchNorm1d and norm_layer_of("batchnorm", 2) is nn.BatchNorm2d
+    assert all(isinstance(norm_layer_of("none", d)(8), nn.Identity) for d in (0, 1, 2))
+    assert isinstance(norm_layer_of("groupnorm", 2)(16), nn.GroupNorm) and norm_layer_of("groupnorm", 2)(16).num_groups == 8
+    with pytest.raises(ValueError, match="unknown norm"):
+        norm_layer_of("instancenorm", 2)
+
+
 def test_conv_probe_module_is_the_norm_output():
     model = build_model("plain20", (1, 8, 8), 10)
     p = model.probe_points[1]

@@ -130,12 +130,22 @@ def test_metrics_round_trip_and_frames(store):
 
 
 def test_diverged_run_keeps_status_and_first_bad_step(store):
-    spec = override(load_preset("exploding").spec, depth=4, steps=60, device="cpu")
-    rid, _, tr = record(store, spec)
-    info = store.get(rid)
-    assert info["status"] == tr.status
-    if tr.status == "diverged":
-        assert info["first_bad_step"] == tr.first_bad_step
+    import torch
+
+    spec = tiny(steps=60, record_every=1, flush_every=10)
+    tr, sink = Trainer(spec), store.sink(name="boom")
+    sink.start(spec, name="boom", summary=tr.summary())
+    sink.append(tr.steps(10), tr.summary())
+    with torch.no_grad():  # a NaN weight: step 11 is the first bad step, deterministically
+        tr.model.blocks[1].linear.weight[0, 0] = float("nan")
+    while not tr.done:
+        sink.append(tr.steps(10), tr.summary())
+    sink.finish(tr.summary())
+    assert sink.error is None and (tr.status, tr.first_bad_step) == ("diverged", 11)
+    info = store.get(sink.run_id)
+    assert info["status"] == "diverged" and info["first_bad_step"] == 11 and info["steps"] == 11
+    m = store.metrics(sink.run_id)
+    assert m.all_steps.max() == 11 and np.isnan(m.step_loss[-1]) and np.isfinite(m.step_loss[:-1]).all()
 
 
 def test_failed_and_stopped_statuses(store):

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from labcore.nets.base import Dropout
 from labcore.nets.skips import Residual
 from labcore.presets import load_preset
 from labcore.spec import codec
@@ -77,7 +78,7 @@ def test_dropout_p_on_chosen_layers():
     tr = trained()
     tr.apply(Change.of(dropout=0.3, layers=[2, 4]))
     drops = [b.drop for b in tr.model.blocks]
-    assert [isinstance(d, nn.Dropout) for d in drops] == [False, True, False, True, False]
+    assert [isinstance(d, Dropout) for d in drops] == [False, True, False, True, False]
     assert drops[1].p == 0.3
     tr.apply(Change.of(dropout=0.0, layers=[2]))
     assert tr.model.blocks[1].drop is None  # an absent part is None (lean blocks)

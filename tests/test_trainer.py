@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from labcore.train.device import ONE_THREAD_BELOW_MACS, cpu_threads_for, device_label, resolve_device
+from labcore.train.device import ONE_THREAD_BELOW_MACS, cpu_threads_for, device_label, resolve_device, use_cpu_threads
 from labcore.spec.edit import override
 from labcore.presets import load_preset
 from labcore.spec.mlp import RunSpec, SpecError
@@ -114,8 +114,55 @@ def test_device_resolution_and_labels():
     assert device_label(torch.device("cpu")) == "CPU (1 thread)"
 
 
-def test_small_models_get_one_thread():
+def test_small_models_get_one_thread_from_their_runner():
     assert cpu_threads_for(ONE_THREAD_BELOW_MACS - 1) == 1
     assert cpu_threads_for(ONE_THREAD_BELOW_MACS * 10) >= 1
-    trainer = Trainer(small(steps=5))
-    assert trainer.device_label == "CPU (1 thread)" and torch.get_num_threads() == 1
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        trainer = Trainer(small(steps=5))
+        assert torch.get_num_threads() == 2  # the constructor leaves the process alone...
+        assert trainer.cpu_threads == 1 and trainer.device_label == "CPU (1 thread)"  # ...it states its wish
+        use_cpu_threads(trainer)  # what the job manager's worker and the CLI do
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_trainer_never_touches_the_global_rng():
+    spec = small(steps=20, dropout=0.3)
+    torch.manual_seed(5)
+    expected = torch.rand(4)
+    torch.manual_seed(5)
+    trainer = Trainer(spec)
+    trainer.steps(20)
+    assert torch.equal(torch.rand(4), expected)
+
+
+def _all_steps(trainer, chunk: int, between=lambda: None):
+    """Train to the end in chunks of ``chunk`` steps; (step losses, grad norms) of every step."""
+    losses, grads = [], []
+    while not trainer.done:
+        c = trainer.steps(chunk)
+        losses.append(c.step_loss)
+        grads.append(c.metric("grad_norm"))
+        between()
+    return np.concatenate(losses), np.concatenate(grads)
+
+
+def test_trainers_with_dropout_stepping_alternately_match_each_run_alone():
+    specs = [small(steps=60, dropout=0.3, record_every=1, seed=1), small(steps=60, dropout=0.5, record_every=1, seed=2)]
+    alone = [_all_steps(Trainer(s), 60) for s in specs]
+    a, b = (Trainer(s) for s in specs)
+    out = {id(a): ([], []), id(b): ([], [])}
+    while not (a.done and b.done):
+        for tr, n in ((a, 7), (b, 11)):  # uneven chunks, with the global RNG used in between
+            if not tr.done:
+                c = tr.steps(n)
+                out[id(tr)][0].append(c.step_loss)
+                out[id(tr)][1].append(c.metric("grad_norm"))
+                torch.rand(100)
+    for tr, (loss, grad) in zip((a, b), alone):
+        np.testing.assert_array_equal(np.concatenate(out[id(tr)][0]), loss)
+        np.testing.assert_array_equal(np.concatenate(out[id(tr)][1]), grad)
+    assert not np.array_equal(alone[0][0], _all_steps(Trainer(small(steps=60, record_every=1, seed=1)), 60)[0])

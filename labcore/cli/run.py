@@ -192,6 +192,10 @@ def cmd_run(args) -> int:
     family = family_of(spec)
     family.check(spec)  # cross-field checks and the size guard, before anything is allocated
     trainer = family.make_trainer(spec, **models.trainer_options(args, family))
+    if getattr(trainer, "cpu_threads", None):  # the trainer states its wish; the runner applies it
+        from labcore.train.device import use_cpu_threads
+
+        use_cpu_threads(trainer)
     name = args.name or (getattr(args, "model", None) or args.preset or "run")
     progress = getattr(trainer, "progress_text", None)
     metrics = drive(trainer, spec, args, name=name, status_text=progress)

@@ -53,6 +53,9 @@ class Trainer(Protocol):
     flush_every: int
     status: str  # a labcore.core.status.Status value
 
+    # Optional: ``cpu_threads`` (int | None), the CPU thread count the trainer would like; whoever
+    # runs it applies it (labcore.train.device.use_cpu_threads). A constructor has no side effects.
+
     def steps(self, n: int | None = None) -> MetricsChunk:
         """Train up to ``n`` more steps (default: to the end); return their metrics."""
 

@@ -176,10 +176,13 @@ class Augment:
     offsets drawn on the device from a seeded generator.
     """
 
-    def __init__(self, pad: int, flip: bool, seed: int, device: torch.device):
+    def __init__(self, pad: int, flip: bool, seed: int, device: torch.device,
+                 generator: torch.Generator | None = None):
         self.pad, self.flip, self.device = pad, flip, device
-        self.gen = torch.Generator(device=device)
-        self.gen.manual_seed(seed + 7)
+        if generator is None:  # a stream of its own (a trainer passes the run's augment generator)
+            generator = torch.Generator(device=device)
+            generator.manual_seed(seed + 7)
+        self.gen = generator
 
     def _shift(self, xp: torch.Tensor, dim: int, size: int) -> torch.Tensor:
         """Crop ``size`` entries along ``dim`` of the padded batch at a random offset per example."""

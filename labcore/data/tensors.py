@@ -59,11 +59,14 @@ class BatchStream:
     no sync). The last partial batch of an epoch is dropped to keep shapes static.
     """
 
-    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device):
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device,
+                 generator: torch.Generator | None = None):
         self.n, self.device = n, device
         self.batch_size = min(batch_size, n)
-        self.gen = torch.Generator(device=device)
-        self.gen.manual_seed(seed + 1)
+        if generator is None:  # a stream of its own (a trainer passes the run's data generator)
+            generator = torch.Generator(device=device)
+            generator.manual_seed(seed + 1)
+        self.gen = generator
         self._perm = None
         self._pos = n  # forces a new permutation on first use
 

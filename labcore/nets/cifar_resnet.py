@@ -26,6 +26,7 @@ from torch import nn
 
 from labcore.nets.base import ProbePoint
 from labcore.nets.layers import ConvUnit, Ops, linear_probe, ops_for
+from labcore.nets.registry import NormLayer
 
 SHORTCUTS = ("A", "B")
 from labcore.spec.choices import CIFAR_DEPTHS  # noqa: E402  (the paper's Table 6 depths; any 6n+2 builds)
@@ -34,14 +35,15 @@ from labcore.spec.choices import CIFAR_DEPTHS  # noqa: E402  (the paper's Table 
 class BasicBlock(nn.Module):
     """Two 3x3 conv units; ``residual`` adds the (shortcut of the) input before the last ReLU."""
 
-    def __init__(self, ops: Ops, c_in: int, c_out: int, stride: int, *, residual: bool, shortcut: str, norm: str):
+    def __init__(self, ops: Ops, c_in: int, c_out: int, stride: int, *, residual: bool, shortcut: str,
+                 norm_layer: NormLayer):
         super().__init__()
         self.residual, self.stride, self.dim = residual, stride, ops.dim
-        self.c1 = ConvUnit(ops, c_in, c_out, 3, stride, norm)
-        self.c2 = ConvUnit(ops, c_out, c_out, 3, 1, norm)
+        self.c1 = ConvUnit(ops, c_in, c_out, 3, stride, norm_layer)
+        self.c2 = ConvUnit(ops, c_out, c_out, 3, 1, norm_layer)
         self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()  # not in place: the probe keeps the norm output
         reshape = stride != 1 or c_in != c_out
-        self.proj = ConvUnit(ops, c_in, c_out, 1, stride, norm, padding=0) if (
+        self.proj = ConvUnit(ops, c_in, c_out, 1, stride, norm_layer, padding=0) if (
             residual and reshape and shortcut == "B") else None
         self.pad = (c_out - c_in) if residual and reshape and shortcut == "A" else 0
 
@@ -67,15 +69,20 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """Stem unit, stages of basic blocks, global average pool, linear head."""
+    """Stem unit, stages of basic blocks, global average pool, linear head.
+
+    ``norm_layer(channels) -> nn.Module`` makes every conv unit's norm (default: BatchNorm).
+    """
 
     def __init__(self, in_shape: tuple[int, ...], n_classes: int, widths: tuple[int, ...],
-                 blocks: tuple[int, ...], *, residual: bool, shortcut: str = "A", norm: str = "batchnorm"):
+                 blocks: tuple[int, ...], *, residual: bool, shortcut: str = "A",
+                 norm_layer: NormLayer | None = None):
         super().__init__()
         if shortcut not in SHORTCUTS:
             raise ValueError(f"shortcut {shortcut!r}: one of {', '.join(SHORTCUTS)}")
         ops = ops_for(in_shape)
-        self.stem = ConvUnit(ops, in_shape[0], widths[0], 3, 1, norm)
+        norm_layer = norm_layer or ops.norm_layer("batchnorm")
+        self.stem = ConvUnit(ops, in_shape[0], widths[0], 3, 1, norm_layer)
         self.stem_relu = nn.ReLU()
         points = [self.stem.probe("conv1")]
         stages, c = [], widths[0]
@@ -83,7 +90,7 @@ class ResNet(nn.Module):
             stage = []
             for b in range(n):
                 blk = BasicBlock(ops, c, w, 2 if (b == 0 and s > 0) else 1,
-                                 residual=residual, shortcut=shortcut, norm=norm)
+                                 residual=residual, shortcut=shortcut, norm_layer=norm_layer)
                 tag = f"s{s + 1}.b{b + 1}"
                 points.append(blk.c1.probe(f"{tag}.c1"))
                 if blk.proj is not None:
@@ -107,10 +114,10 @@ class ResNet(nn.Module):
 
 
 def cifar_resnet(depth: int, in_shape, n_classes: int, *, residual: bool, shortcut: str = "A",
-                 norm: str = "batchnorm") -> ResNet:
+                 norm_layer: NormLayer | None = None) -> ResNet:
     """plain-``depth`` (``residual=False``) or ResNet-``depth``; ``depth`` must be 6n+2."""
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"CIFAR ResNet depth {depth} is not 6n+2 (20, 32, 44, 56, 110, ...)")
     n = (depth - 2) // 6
     return ResNet(tuple(in_shape), n_classes, (16, 32, 64), (n, n, n),
-                  residual=residual, shortcut=shortcut, norm=norm)
+                  residual=residual, shortcut=shortcut, norm_layer=norm_layer)

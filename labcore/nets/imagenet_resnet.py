@@ -8,13 +8,14 @@ shortcuts by default (as in torchvision). Probe points follow :mod:`.cifar_resne
 from __future__ import annotations
 
 from labcore.nets.cifar_resnet import ResNet
+from labcore.nets.registry import NormLayer
 
 IMAGENET_BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
 
 
 def imagenet_resnet(depth: int, in_shape, n_classes: int, *, residual: bool = True, shortcut: str = "B",
-                    norm: str = "batchnorm") -> ResNet:
+                    norm_layer: NormLayer | None = None) -> ResNet:
     if depth not in IMAGENET_BLOCKS:
         raise ValueError(f"ImageNet-style ResNet depth {depth}: one of {sorted(IMAGENET_BLOCKS)}")
     return ResNet(tuple(in_shape), n_classes, (64, 128, 256, 512), IMAGENET_BLOCKS[depth],
-                  residual=residual, shortcut=shortcut, norm=norm)
+                  residual=residual, shortcut=shortcut, norm_layer=norm_layer)

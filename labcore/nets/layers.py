@@ -1,12 +1,16 @@
-"""Shared pieces of the convolutional builders: 1-D/2-D layer factories, norms, conv units.
+"""Shared pieces of the convolutional builders: 1-D/2-D layer factories and conv units.
 
 Every builder works on images ``(B, C, H, W)`` and on signals ``(B, C, L)`` (MNIST-1D); the
-:class:`Ops` table picks ``Conv2d``/``Conv1d``, ``BatchNorm2d``/``BatchNorm1d`` and so on from
-the number of spatial dimensions, so ``forward`` never branches on it.
+:class:`Ops` table picks ``Conv2d``/``Conv1d``, ``MaxPool2d``/``MaxPool1d`` and so on from the
+number of spatial dimensions, so ``forward`` never branches on it.
+
+The norm reaches a builder as a ``norm_layer`` callable (``norm_layer(channels) -> nn.Module``,
+the torchvision pattern), resolved once from its name by
+:func:`labcore.nets.registry.norm_layer_of` (``build_model`` does it); builders never see the name.
 
 Probe convention for conv layers (the paper's Fig. 7 "response"): a :class:`ConvUnit` is
 ``conv -> norm`` and its **norm module is the probe module**. The probe therefore sees the
-layer's output after BN and before the ReLU or the residual addition; with ``norm="none"`` the
+layer's output after BN and before the ReLU or the residual addition; without a norm the
 norm is an ``nn.Identity`` and the probe sees the raw conv output. Linear layers are probed on
 their own output.
 """
@@ -17,9 +21,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from labcore.nets.base import ProbePoint
-
-from labcore.spec.choices import CONV_NORMS  # noqa: E402,F401  (the conv builders' norm names)
-GN_GROUPS = 8  # GroupNorm groups when the channel count allows it (16..512 all do)
+from labcore.nets.registry import NormLayer, norm_layer_of
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,9 @@ class Ops:
         cls = nn.Conv2d if self.dim == 2 else nn.Conv1d
         return cls(c_in, c_out, k, stride=stride, padding=k // 2 if padding is None else padding, bias=bias)
 
-    def norm(self, kind: str, c: int) -> nn.Module:
-        if kind == "batchnorm":
-            return nn.BatchNorm2d(c) if self.dim == 2 else nn.BatchNorm1d(c)
-        if kind == "groupnorm":
-            return nn.GroupNorm(GN_GROUPS if c % GN_GROUPS == 0 else 1, c)
-        if kind == "none":
-            return nn.Identity()
-        raise ValueError(f"unknown norm {kind!r}; one of {', '.join(CONV_NORMS)}")
+    def norm_layer(self, kind: str) -> NormLayer:
+        """A builder's default norm, by name, for these dimensions."""
+        return norm_layer_of(kind, self.dim)
 
     def maxpool(self, k: int, stride: int | None = None) -> nn.Module:
         return nn.MaxPool2d(k, stride) if self.dim == 2 else nn.MaxPool1d(k, stride)
@@ -59,12 +56,13 @@ def ops_for(in_shape: tuple[int, ...]) -> Ops:
 class ConvUnit(nn.Module):
     """``conv -> norm``; the norm module is the probe module (see the module docstring)."""
 
-    def __init__(self, ops: Ops, c_in: int, c_out: int, k: int = 3, stride: int = 1, norm: str = "batchnorm",
+    def __init__(self, ops: Ops, c_in: int, c_out: int, k: int, stride: int, norm_layer: NormLayer,
                  padding: int | None = None):
         super().__init__()
+        norm = norm_layer(c_out)
         # A bias is redundant before a norm layer; keep it only when there is none.
-        self.conv = ops.conv(c_in, c_out, k, stride, padding, bias=norm == "none")
-        self.norm = ops.norm(norm, c_out)
+        self.conv = ops.conv(c_in, c_out, k, stride, padding, bias=isinstance(norm, nn.Identity))
+        self.norm = norm
 
     def forward(self, x):
         return self.norm(self.conv(x))

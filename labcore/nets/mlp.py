@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from labcore.nets.base import ProbePoint, init_weights
+from labcore.nets.base import Dropout, ProbePoint, build_seeded
 from labcore.nets.registry import ACTIVATION_MODULES, NORM_MODULES
 from labcore.nets.skips import SKIP_MODULES
 from labcore.spec.choices import SKIPS
@@ -43,7 +43,7 @@ class Block(nn.Module):
         self.linear = nn.Linear(in_dim, layer.width)
         self.norm = NORM_MODULES[layer.norm](layer.width) if layer.norm != "none" else None
         self.act = ACTIVATION_MODULES[layer.activation]()
-        self.drop = nn.Dropout(layer.dropout) if layer.dropout > 0 else None
+        self.drop = Dropout(layer.dropout) if layer.dropout > 0 else None
         self.skip = SKIP_MODULES[layer.skip](in_dim, layer.width) if layer.skip != "none" else None
         self.out_dim = SKIPS[layer.skip].out_width(in_dim, layer.width)
 
@@ -105,11 +105,9 @@ class MLP(nn.Module):
         return out
 
 
-def build_mlp(spec: NetSpec, in_dim: int, n_classes: int, seed: int = 0) -> MLP:
-    """Build and initialise deterministically: same spec and seed, same weights."""
-    g = torch.random.fork_rng(devices=[])
-    with g:
-        torch.manual_seed(seed)
-        model = MLP(spec, in_dim, n_classes)
-        init_weights(model, spec.init.scheme, spec.init.gain, spec.init.sigma)
-    return model
+def build_mlp(spec: NetSpec, in_dim: int, n_classes: int, seed: int = 0, *,
+              generator: torch.Generator | None = None) -> MLP:
+    """Build and initialise deterministically from ``generator`` (default: one seeded with ``seed``):
+    same spec and seed, same weights; torch's global RNG is not touched."""
+    return build_seeded(lambda: MLP(spec, in_dim, n_classes), spec.init.scheme, spec.init.gain, spec.init.sigma,
+                        seed=seed, generator=generator)

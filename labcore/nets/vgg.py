@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from labcore.nets.layers import ConvUnit, linear_probe, ops_for, pooled_size
+from labcore.nets.registry import NormLayer
 
 VGG_CONFIGS = {
     11: (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
@@ -23,11 +24,14 @@ HIDDEN = 512  # classifier width for small inputs
 
 
 class VGG(nn.Module):
-    def __init__(self, depth: int, in_shape, n_classes: int, *, norm: str = "none"):
+    """``norm_layer(channels) -> nn.Module`` after each conv (default: none, the paper's VGG)."""
+
+    def __init__(self, depth: int, in_shape, n_classes: int, *, norm_layer: NormLayer | None = None):
         super().__init__()
         if depth not in VGG_CONFIGS:
             raise ValueError(f"VGG depth {depth}: one of {sorted(VGG_CONFIGS)}")
         ops = ops_for(tuple(in_shape))
+        norm_layer = norm_layer or ops.norm_layer("none")
         size = min(in_shape[1:])
         layers, points, c = [], [], in_shape[0]
         for v in VGG_CONFIGS[depth]:
@@ -36,7 +40,7 @@ class VGG(nn.Module):
                     layers.append(ops.maxpool(2))
                     size = pooled_size(size)
                 continue
-            unit = ConvUnit(ops, c, v, 3, 1, norm)
+            unit = ConvUnit(ops, c, v, 3, 1, norm_layer)
             points.append(unit.probe(f"conv{len(points) + 1}"))
             layers += [unit, nn.ReLU()]
             c = v
@@ -53,5 +57,5 @@ class VGG(nn.Module):
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))  # (B, C, *S) -> (B, C)
 
 
-def vgg(depth: int, in_shape, n_classes: int, *, norm: str = "none") -> VGG:
-    return VGG(depth, in_shape, n_classes, norm=norm)
+def vgg(depth: int, in_shape, n_classes: int, *, norm_layer: NormLayer | None = None) -> VGG:
+    return VGG(depth, in_shape, n_classes, norm_layer=norm_layer)

@@ -1,7 +1,9 @@
 """The registry of full models: name -> builder, and the one entry point :func:`build_model`.
 
-``MODELS["resnet56"].make(in_shape, n_classes, norm=..., shortcut=...)`` builds an un-initialised
-module; :func:`build_model` builds it deterministically from a seed, applies the named init and,
+``MODELS["resnet56"].make(in_shape, n_classes, norm_layer=..., shortcut=...)`` builds an
+un-initialised module; :func:`build_model` resolves the norm's name once into a ``norm_layer``
+callable (:func:`labcore.nets.registry.norm_layer_of`), builds the model deterministically from a
+seed, applies the named init and,
 if asked, zero-initialises the last norm of each residual branch (Goyal et al. 2017), so every
 residual block starts as the identity. :func:`measure_model` counts parameters, multiply-adds
 and activation memory on PyTorch's ``meta`` device, without allocating anything.
@@ -17,16 +19,17 @@ import torch
 from torch import nn
 
 from labcore.nets.alexnet import alexnet
-from labcore.nets.base import init_weights
+from labcore.nets.base import build_seeded
 from labcore.nets.cifar_resnet import CIFAR_DEPTHS, BasicBlock, cifar_resnet
 from labcore.nets.imagenet_resnet import imagenet_resnet
+from labcore.nets.registry import NormLayer, norm_layer_of
 from labcore.nets.vgg import vgg
 from labcore.spec.choices import MODEL_NAMES
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    make: Callable[..., nn.Module]  # (in_shape, n_classes, *, norm, shortcut) -> module
+    make: Callable[..., nn.Module]  # (in_shape, n_classes, *, norm_layer, shortcut) -> module
     family: str  # "plain", "resnet", "vgg", "alexnet"
     description: str
     default_norm: str  # what norm="auto" means for this model
@@ -35,21 +38,22 @@ class ModelInfo:
 
 def _cifar(depth: int, residual: bool) -> ModelInfo:
     kind = "ResNet" if residual else "plain"
-    return ModelInfo(lambda s, k, *, norm, shortcut: cifar_resnet(depth, s, k, residual=residual,
-                                                                   shortcut=shortcut, norm=norm),
+    return ModelInfo(lambda s, k, *, norm_layer, shortcut: cifar_resnet(depth, s, k, residual=residual,
+                                                                         shortcut=shortcut, norm_layer=norm_layer),
                      "resnet" if residual else "plain",
                      f"CIFAR-style {kind}-{depth} (He et al. 2016): {depth - 2} 3x3 convs in 3 stages + fc",
                      "batchnorm", residual)
 
 
 def _imagenet(depth: int) -> ModelInfo:
-    return ModelInfo(lambda s, k, *, norm, shortcut: imagenet_resnet(depth, s, k, shortcut=shortcut, norm=norm),
+    return ModelInfo(lambda s, k, *, norm_layer, shortcut: imagenet_resnet(depth, s, k, shortcut=shortcut,
+                                                                           norm_layer=norm_layer),
                      "resnet", f"ResNet-{depth}, ImageNet widths 64-512, 3x3 stem for small inputs",
                      "batchnorm", True)
 
 
 def _vgg(depth: int, bn: bool) -> ModelInfo:
-    return ModelInfo(lambda s, k, *, norm, shortcut: vgg(depth, s, k, norm=norm), "vgg",
+    return ModelInfo(lambda s, k, *, norm_layer, shortcut: vgg(depth, s, k, norm_layer=norm_layer), "vgg",
                      f"VGG-{depth}-style{' with BN' if bn else ''}, small-input classifier",
                      "batchnorm" if bn else "none")
 
@@ -63,7 +67,7 @@ MODELS["resnet18"] = _imagenet(18)
 MODELS["resnet34"] = _imagenet(34)
 MODELS["vgg11"], MODELS["vgg11_bn"] = _vgg(11, False), _vgg(11, True)
 MODELS["vgg16"], MODELS["vgg16_bn"] = _vgg(16, False), _vgg(16, True)
-MODELS["alexnet"] = ModelInfo(lambda s, k, *, norm, shortcut: alexnet(s, k, norm=norm), "alexnet",
+MODELS["alexnet"] = ModelInfo(lambda s, k, *, norm_layer, shortcut: alexnet(s, k, norm_layer=norm_layer), "alexnet",
                               "AlexNet-style: 5 convs + 3 fc with dropout, scaled for small inputs", "none")
 
 if tuple(MODELS) != MODEL_NAMES:
@@ -71,7 +75,13 @@ if tuple(MODELS) != MODEL_NAMES:
 
 
 def resolve_norm(model: str, norm: str) -> str:
+    """The norm's name: ``auto`` is the model's own (BatchNorm for ResNets and ``*_bn``)."""
     return MODELS[model].default_norm if norm == "auto" else norm
+
+
+def resolve_norm_layer(model: str, norm: str, in_shape) -> NormLayer:
+    """The ``norm_layer`` callable a builder gets, for inputs of shape ``(C, H, W)`` or ``(C, L)``."""
+    return norm_layer_of(resolve_norm(model, norm), len(tuple(in_shape)) - 1)
 
 
 def resolve_shortcut(model: str, shortcut: str) -> str:
@@ -91,15 +101,15 @@ def _zero_init_residual(model: nn.Module) -> None:
 
 def build_model(name: str, in_shape, n_classes: int, *, norm: str = "auto", shortcut: str = "auto",
                 init: str = "he_normal", gain: float = 1.0, zero_init_residual: bool = False,
-                seed: int = 0) -> nn.Module:
-    """Build, then initialise deterministically: same arguments and seed, same weights."""
+                seed: int = 0, generator: torch.Generator | None = None) -> nn.Module:
+    """Build, then initialise deterministically from ``generator`` (default: one seeded with
+    ``seed``): same arguments and seed, same weights; torch's global RNG is not touched."""
     info = MODELS[name]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = info.make(tuple(in_shape), n_classes, norm=resolve_norm(name, norm),
-                          shortcut=resolve_shortcut(name, shortcut))
-        init_weights(model, init, gain)
-        if zero_init_residual:
+    norm_layer, shortcut = resolve_norm_layer(name, norm, in_shape), resolve_shortcut(name, shortcut)
+    model = build_seeded(lambda: info.make(tuple(in_shape), n_classes, norm_layer=norm_layer, shortcut=shortcut),
+                         init, gain, seed=seed, generator=generator)
+    if zero_init_residual:
+        with torch.no_grad():
             _zero_init_residual(model)
     return model
 
@@ -116,7 +126,7 @@ def measure_model(name: str, in_shape, n_classes: int, *, norm: str = "auto", sh
     """Size of a model on the ``meta`` device: nothing is allocated or initialised."""
     info = MODELS[name]
     with torch.device("meta"):
-        model = info.make(tuple(in_shape), n_classes, norm=resolve_norm(name, norm),
+        model = info.make(tuple(in_shape), n_classes, norm_layer=resolve_norm_layer(name, norm, in_shape),
                           shortcut=resolve_shortcut(name, shortcut))
     macs, acts, largest = [0], [0], [0]
 

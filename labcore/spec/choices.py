@@ -34,11 +34,25 @@ ACTIVATIONS: dict[str, ActivationInfo] = {
 # Thresholds for the activation statistics, stated once (probe and docs read them from here).
 SATURATION_MARGIN = 0.01  # an output within 1% of the range's width from a bound is saturated
 
-NORMS: dict[str, str] = {
-    "none": "no normalisation",
-    "batchnorm": "BatchNorm: normalise each unit over the batch",
-    "layernorm": "LayerNorm: normalise each example over its units",
+@dataclass(frozen=True)
+class NormInfo:
+    """A normalisation: what it does, and which builders offer it (one name means one thing)."""
+
+    description: str
+    mlp: bool  # offered for the MLP's hidden layers (LayerSpec.norm)
+    conv: bool  # offered for the conv nets' conv units (ModelRunSpec.norm)
+
+
+# One vocabulary for the MLP and the conv nets: "batchnorm" normalises each unit (an MLP's feature,
+# a conv's channel over its positions too) over the batch in both, "none" is no norm in both.
+NORM_KINDS: dict[str, NormInfo] = {
+    "none": NormInfo("no normalisation", mlp=True, conv=True),
+    "batchnorm": NormInfo("BatchNorm: normalise each unit (channel) over the batch", mlp=True, conv=True),
+    "layernorm": NormInfo("LayerNorm: normalise each example over its units", mlp=True, conv=False),
+    "groupnorm": NormInfo("GroupNorm: normalise each example over groups of channels", mlp=False, conv=True),
 }
+NORMS: dict[str, str] = {k: v.description for k, v in NORM_KINDS.items() if v.mlp}  # the MLP's choices
+CONV_NORMS: tuple[str, ...] = tuple(k for k, v in NORM_KINDS.items() if v.conv)  # the conv nets' choices
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,6 @@ OPTIMIZERS: dict[str, str] = {
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
-CONV_NORMS = ("batchnorm", "none", "groupnorm")  # norm choices of the conv builders
 CIFAR_DEPTHS = (20, 32, 44, 56, 110)  # the depths of He et al. 2016's Table 6 (any 6n+2 builds)
 MODEL_NAMES: tuple[str, ...] = (tuple(f"plain{d}" for d in CIFAR_DEPTHS) + tuple(f"resnet{d}" for d in CIFAR_DEPTHS)
                                 + ("resnet18", "resnet34", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "alexnet"))

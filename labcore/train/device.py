@@ -1,4 +1,9 @@
-"""Device resolution, human labels and the CPU thread-count choice."""
+"""Device resolution, human labels and the CPU thread-count choice.
+
+A trainer only *states* the thread count it would like (``trainer.cpu_threads``); whoever runs it
+applies that with :func:`use_cpu_threads` (the job manager's worker, the CLI), since the count is
+a setting of the process (of the calling thread, with OpenMP) and not of one run.
+"""
 from __future__ import annotations
 
 import os
@@ -34,10 +39,18 @@ def cpu_threads_for(macs_per_layer_step: int) -> int:
     return 1 if macs_per_layer_step < ONE_THREAD_BELOW_MACS else max(1, cores)
 
 
-def device_label(device: torch.device) -> str:
+def use_cpu_threads(trainer) -> None:
+    """Apply the CPU thread count ``trainer`` asks for (``cpu_threads``; nothing when it asks none)."""
+    n = getattr(trainer, "cpu_threads", None)
+    if n and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def device_label(device: torch.device, threads: int | None = None) -> str:
+    """``CUDA: <name>``, ``MPS: Apple GPU`` or ``CPU (n threads)`` (``threads``, else the current count)."""
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "MPS: Apple GPU"
-    n = torch.get_num_threads()
+    n = threads or torch.get_num_threads()
     return f"CPU ({n} thread{'s' if n != 1 else ''})"

@@ -28,9 +28,11 @@ from torch import nn
 from labcore.data.tensors import BatchStream
 from labcore.train.device import cpu_threads_for, device_label, resolve_device
 from labcore.train.loop import TrainLoop
+from labcore.train.rng import RunGenerators
 from labcore.data.images import IMAGE_DATASETS, Augment, ImageData, input_shape, load_images
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.spec.model import ModelRunSpec
+from labcore.nets.base import bind_generator
 from labcore.nets.zoo import build_model, measure_model, resolve_norm
 from labcore.train.probe import Probe
 from labcore.nets.registry import OPTIMIZER_FNS
@@ -131,7 +133,11 @@ def check_model_size(spec: ModelRunSpec, budget: SizeBudget | None = None):
 
 
 class ImageTrainer(TrainLoop):
-    """One run of a ModelRunSpec. Not thread-safe except for :meth:`stop`."""
+    """One run of a ModelRunSpec. Not thread-safe except for :meth:`stop`.
+
+    Like the MLP trainer, its constructor leaves the process alone: random numbers from its own
+    generators, the CPU thread count it would like in ``cpu_threads`` for its runner to apply.
+    """
 
     def __init__(self, spec: ModelRunSpec, *, data: ImageData | None = None, budget: SizeBudget | None = None,
                  download: bool = False):
@@ -144,18 +150,20 @@ class ImageTrainer(TrainLoop):
         if cuda:
             torch.backends.cudnn.benchmark = True  # static shapes: let cuDNN pick the fastest convs
         self.channels_last = cuda and spec.channels_last and self.data.x_train.dim() == 4
+        self.rng = RunGenerators.seeded(spec.seed, self.device)
         model = build_model(spec.model, self.data.shape, self.data.n_classes, norm=spec.norm,
                             shortcut=spec.shortcut, init=spec.init, gain=spec.gain,
-                            zero_init_residual=spec.zero_init_residual, seed=spec.seed)
+                            zero_init_residual=spec.zero_init_residual, generator=self.rng.init)
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=fmt)
+        bind_generator(self.model, self.rng.dropout)  # AlexNet's dropout masks
         # Recorded steps call the eager module (hooks fire); the others may call a compiled one.
         self.fast_model = torch.compile(self.model) if spec.compile else self.model
         self.params = sum(p.numel() for p in self.model.parameters())
         self.layers = [p.name for p in self.model.probe_points]
-        if self.device.type == "cpu":
-            torch.set_num_threads(conv_cpu_threads(size.macs_per_example * spec.batch // len(self.layers)))
-        self.device_label = device_label(self.device)
+        self.cpu_threads = (conv_cpu_threads(size.macs_per_example * spec.batch // len(self.layers))
+                            if self.device.type == "cpu" else None)
+        self.device_label = device_label(self.device, self.cpu_threads)
         self.amp_dtype = None
         if cuda and spec.autocast:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -164,9 +172,10 @@ class ImageTrainer(TrainLoop):
                                           self.device)
         self.loss_fn = nn.CrossEntropyLoss()
         self.n_train = len(self.data.y_train)
-        self.batches = BatchStream(self.n_train, spec.batch, spec.seed, self.device)
+        self.batches = BatchStream(self.n_train, spec.batch, spec.seed, self.device, self.rng.data)
         crop, flip = spec.resolved_augment()
-        self.augment = Augment(self.data.pad if crop else 0, flip and self.data.flip, spec.seed, self.device)
+        self.augment = Augment(self.data.pad if crop else 0, flip and self.data.flip, spec.seed, self.device,
+                               self.rng.augment)
         self.total_steps = spec.total_steps
         self.steps_per_epoch = spec.steps_per_epoch
         self.probe = ConvProbe(self.model.probe_points, -(-spec.flush_every // spec.record_every) + 1, self.device)

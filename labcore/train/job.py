@@ -81,7 +81,6 @@ class Job:
         self._busy = False  # a chunk is training right now
         # Worker-side state, set when the job starts.
         self._sink = None  # the run sink (the store), or None
-        self._rng = None  # the trainer's RNG state between chunks
         self._last_snap = 0.0  # perf_counter() of the last snapshot
         self._snap_cost = 0.0  # seconds the last snapshot took
         # Live surgery: changes queued by apply(), applied by the worker at the next chunk boundary.
@@ -275,22 +274,3 @@ class _Batch:
     def __init__(self):
         self.jobs: list[Job] = []
 
-
-def _rng_state(device) -> tuple | None:
-    """The global torch RNG state (and the device's) of a trainer; None for a trainer without torch."""
-    if device is None:
-        return None
-    import torch
-
-    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    return torch.get_rng_state(), cuda
-
-
-def _set_rng_state(device, state) -> None:
-    if state is None:
-        return
-    import torch
-
-    torch.set_rng_state(state[0])
-    if state[1] is not None:
-        torch.cuda.set_rng_state(state[1], device)

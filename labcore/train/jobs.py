@@ -30,7 +30,7 @@ from typing import Callable
 from labcore.core.family import family_of
 from labcore.core.metrics import LiveMetrics, MetricsChunk
 from labcore.core.status import Status
-from labcore.train.job import Job, JobView, _Batch, _rng_state, _set_rng_state
+from labcore.train.job import Job, JobView, _Batch
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,7 @@ class JobManager:
             self._sink_call(job, "finish", failed, job.error)
             return
         job.trainer = trainer
-        job._rng = _rng_state(getattr(trainer, "device", None))  # right after the trainer seeded it
+        _use_cpu_threads(trainer)  # the trainer's wish; this worker runs it
         if job._stop.is_set():
             trainer.stop()
         job._set(live=LiveMetrics(trainer.layers), _status=Status.RUNNING)
@@ -292,11 +292,9 @@ class JobManager:
         tr = job.trainer
         try:
             with job.model_lock:
-                # Each job keeps its own RNG stream (dropout masks), so twins interleaved on
-                # one worker train exactly as they would alone.
-                _set_rng_state(getattr(tr, "device", None), job._rng)
+                # Each trainer draws from its own generators (labcore.train.rng), so twins
+                # interleaved on one worker train exactly as they would alone.
                 chunk = tr.steps(n)
-                job._rng = _rng_state(getattr(tr, "device", None))
                 now = time.perf_counter()
                 # Snapshots cost a few forward passes: take them at most every snapshot_seconds
                 # and never more than ~2% of the time (50x their own cost apart).
@@ -354,6 +352,14 @@ class JobManager:
             job.sink_error = f"{type(e).__name__}: {e}"
             job._sink = None
             log.warning("run sink failed in %s for job %s: %s", method, job.id, e)
+
+
+def _use_cpu_threads(trainer) -> None:
+    """Apply a torch trainer's thread wish on this worker (a trainer without one: nothing)."""
+    if getattr(trainer, "cpu_threads", None):
+        from labcore.train.device import use_cpu_threads  # torch: only for trainers that use it
+
+        use_cpu_threads(trainer)
 
 
 __all__ = ["Job", "JobManager", "JobView"]

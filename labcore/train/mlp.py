@@ -17,8 +17,10 @@ from torch import nn
 from labcore.data.tensors import BatchStream, DeviceData, load_data
 from labcore.train.device import cpu_threads_for, device_label, resolve_device
 from labcore.train.loop import STATUSES, TrainLoop
+from labcore.train.rng import RunGenerators
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.nets import build_mlp
+from labcore.nets.base import bind_generator
 from labcore.train.probe import Probe
 from labcore.nets.registry import OPTIMIZER_FNS
 from labcore.spec.size import SizeBudget, check_size, eval_rows
@@ -27,24 +29,31 @@ from labcore.spec.events import Change, RunState
 from labcore.train import surgery
 
 class Trainer(TrainLoop):
-    """One run of a RunSpec. Not thread-safe except for :meth:`stop`."""
+    """One run of a RunSpec. Not thread-safe except for :meth:`stop`.
+
+    The constructor has no effect outside the trainer: its random numbers come from its own
+    generators (:class:`~labcore.train.rng.RunGenerators`), and the CPU thread count it would like
+    (``cpu_threads``, None off the CPU) is applied by whoever runs it
+    (:func:`labcore.train.device.use_cpu_threads`: the job manager's worker, the CLI).
+    """
 
     def __init__(self, spec: RunSpec, *, budget: SizeBudget | None = None, data: DeviceData | None = None):
         est = check_size(spec, budget)  # refuse before allocating anything
         self.spec = spec
         t = spec.train
         self.device = resolve_device(t.device)
-        if self.device.type == "cpu":
-            torch.set_num_threads(cpu_threads_for(est.macs_per_example * t.batch_size // (spec.net.depth + 1)))
-        self.device_label = device_label(self.device)
+        self.cpu_threads = (cpu_threads_for(est.macs_per_example * t.batch_size // (spec.net.depth + 1))
+                            if self.device.type == "cpu" else None)
+        self.device_label = device_label(self.device, self.cpu_threads)
+        self.rng = RunGenerators.seeded(t.seed, self.device)
         self.data = data or load_data(t.data, t.seed, self.device)
-        self.model = build_mlp(spec.net, self.data.in_dim, self.data.n_classes, seed=t.seed).to(self.device)
+        self.model = build_mlp(spec.net, self.data.in_dim, self.data.n_classes, generator=self.rng.init).to(self.device)
+        bind_generator(self.model, self.rng.dropout)  # dropout masks
         self.params = sum(p.numel() for p in self.model.parameters())
         self.layers = [p.name for p in self.model.probe_points]
         self.opt = OPTIMIZER_FNS[t.optimizer](self.model.parameters(), t.lr, t.momentum, t.weight_decay, self.device)
         self.loss_fn = nn.CrossEntropyLoss()
-        self.batches = BatchStream(len(self.data.y_train), t.batch_size, t.seed, self.device)
-        torch.manual_seed(t.seed)  # dropout masks
+        self.batches = BatchStream(len(self.data.y_train), t.batch_size, t.seed, self.device, self.rng.data)
         cap = -(-t.flush_every // t.record_every) + 1
         self.probe = Probe(self.model.probe_points, cap, self.device, model=self.model)
         self._l1_weights = [p.weight for p in self.model.probe_points] if t.l1 > 0 else []

@@ -2,12 +2,13 @@
 
 :func:`take` returns plain numpy data: the decision boundary over a grid for 2-D data sets
 (TensorFlow-Playground style) and histograms of one layer's activations, of the gradient with
-respect to them, and of its weight gradient, on a fixed probe batch.
+respect to them, and of its weight gradient, on a fixed probe batch (in training mode, so
+BatchNorm and dropout act as they do in training).
 
 It runs in the thread that owns the trainer (or under the job's model lock), never while a step
 is in flight. It leaves the run exactly as it found it: no ``.grad`` is written (gradients come
-from ``torch.autograd.grad``), BatchNorm running statistics are restored, and the global RNG
-state is forked so dropout masks of the training run do not shift.
+from ``torch.autograd.grad``), BatchNorm running statistics are restored, and dropout draws its
+masks from a generator of the snapshot's own, so the run's dropout stream does not move.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from labcore.data.datasets import DATASETS
+from labcore.nets.base import Dropout
 
 GRID = 48  # decision-boundary resolution (GRID x GRID points); 48² keeps a snapshot ~10 ms
 PROBE_BATCH = 256  # examples used for the histograms
@@ -27,18 +29,25 @@ MAX_POINTS = 600  # data points drawn over the boundary
 
 @contextlib.contextmanager
 def _untouched(model: nn.Module, device: torch.device):
-    """Run a side-effect-free pass: RNG forked, BN running stats and train/eval mode restored."""
+    """Run a side-effect-free pass: BN running stats and train/eval mode restored, dropout masks
+    drawn from a generator of this pass (seeded alike each time: comparable pictures)."""
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     saved = [{k: v.clone() for k, v in m.state_dict().items()} for m in bns]
+    drops = [m for m in model.modules() if isinstance(m, Dropout)]
+    run_generators = [m.generator for m in drops]
+    own = torch.Generator(device=device)
+    own.manual_seed(0)
+    for m in drops:
+        m.generator = own
     was_training = model.training
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        try:
-            yield
-        finally:
-            for m, s in zip(bns, saved):
-                m.load_state_dict(s)
-            model.train(was_training)
+    try:
+        yield
+    finally:
+        for m, s in zip(bns, saved):
+            m.load_state_dict(s)
+        for m, g in zip(drops, run_generators):
+            m.generator = g
+        model.train(was_training)
 
 
 @torch.no_grad()

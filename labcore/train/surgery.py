@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from labcore.nets.base import Dropout
+
 from labcore.nets.registry import ACTIVATION_MODULES, NORM_MODULES, OPTIMIZER_FNS
 from labcore.nets.skips import SKIP_MODULES
 from labcore.spec.events import Change, SurgeryError, advance, ended, label
@@ -109,9 +111,13 @@ def _set_frozen(block, frozen: bool) -> None:
 
 
 def _dropout(trainer, p: float) -> nn.Module | None:
-    """The dropout part for probability ``p`` (the one place to change if trainers draw masks
-    from their own generator)."""
-    return nn.Dropout(p) if p > 0 else None  # an absent part is None (nets/mlp.py's lean blocks)
+    """The dropout part for probability ``p``, drawing its masks from the trainer's own generator
+    (so a replay draws the same masks); an absent part is None (nets/mlp.py's lean blocks)."""
+    if p <= 0:
+        return None
+    drop = Dropout(p)
+    drop.generator = trainer.rng.dropout
+    return drop
 
 
 def _in_dim(block) -> int:
