@@ -45,11 +45,11 @@ def test_preset_signature_through_the_cli_json(preset, tmp_path):
         assert key in r
     assert r["layers"][0] == "h1" and r["layers"][-1] == "out"
     assert len(r["grad_norm"]) == len(r["loss"]) and all(len(row) == len(r["layers"]) for row in r["grad_norm"])
-    # the JSON ratio is the median over recorded steps of first / last hidden layer
+    # the JSON ratio is the median over recorded steps of second / last hidden layer (h1 reads the data)
     import numpy as np
     g = np.array([[np.nan if v is None else v for v in row] for row in r["grad_norm"]])
     with np.errstate(all="ignore"):
-        ratios = g[:, 0] / g[:, -2]
+        ratios = g[:, 1] / g[:, -2]
     ratios = ratios[np.isfinite(ratios)]
     if len(ratios):
         assert r["first_last_ratio"] == pytest.approx(float(np.median(ratios)), rel=1e-9)

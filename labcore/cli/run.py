@@ -80,7 +80,12 @@ def spec_from_args(args):
 
 
 def run_result(spec, summary: dict, metrics, name: str = "") -> dict:
-    """The ``--json`` document: the keys the issue fixes, plus per-layer extras."""
+    """The ``--json`` document: the keys the issue fixes, plus per-layer extras.
+
+    ``diagnosis`` is the page's verdict (:mod:`labcore.figures.diagnose`): ``kind``, ``severity``,
+    the English ``sentence`` (notes included), the ``numbers`` it quotes and its ``notes``.
+    """
+    from labcore.figures.diagnose import diagnose
     from labcore.spec.codec import to_dict
 
 
@@ -105,6 +110,8 @@ def run_result(spec, summary: dict, metrics, name: str = "") -> dict:
         "test_acc": [_num(v) for v in metrics.test_acc.tolist()],
         "first_last_ratio": _num(metrics.first_last_ratio("grad_norm")),
         "first_last_signal_ratio": _num(metrics.first_last_ratio("out_grad_norm")),
+        "diagnosis": diagnose(metrics, summary["status"], summary.get("first_bad_step"),
+                              summary.get("error")).to_dict(),
         "final_loss": _num(last_loss),
         "final_test_acc": _num(metrics.test_acc[-1]) if len(metrics.test_acc) else None,
         "steps_per_second": _num(summary["steps_per_second"]),
@@ -127,11 +134,13 @@ def print_summary(result: dict, metrics, out=None) -> None:
         print(f"{name:>6}  {_fmt(last(g)[i]):>10}  {_fmt(med_g[i]):>11}  {_fmt(last(s)[i]):>12}", file=out)
     r = result
     print(file=out)
-    print(f"first/last hidden-layer gradient ratio: {_fmt(r['first_last_ratio'] or math.nan)}"
-          f"  (backprop signal: {_fmt(r['first_last_signal_ratio'] or math.nan)})", file=out)
+    print(f"first/last hidden-layer gradient ratio: {_fmt(r['first_last_ratio'] or math.nan)} (‖∇W‖, h2 / last;"
+          f" h1 reads the data)  backprop signal ‖∂L/∂h‖: {_fmt(r['first_last_signal_ratio'] or math.nan)}"
+          f" (h1 / last)", file=out)
     acc = r["final_test_acc"]
     print(f"final loss: {_fmt(r['final_loss'] or math.nan)}   test accuracy: "
           f"{'—' if acc is None else f'{acc:.1%}'}", file=out)
+    print(f"diagnosis: {r['diagnosis']['sentence']}", file=out)
     bad = f" at step {r['first_bad_step']}" if r["first_bad_step"] else ""
     print(f"status: {r['status']}{bad}   steps: {r['steps']}   "
           f"{r['steps_per_second'] or 0:.0f} steps/s   device: {r['device']}   params: {r['params']:,}", file=out)

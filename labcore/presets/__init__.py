@@ -1,8 +1,16 @@
-"""Presets: TOML spec files shipped inside the package, each with a one-line description."""
+"""Presets: TOML spec files shipped inside the package, each with a one-line description and a claim.
+
+The ``[claim]`` table is the preset's promise as data (design.md §8), checked on every listed
+seed by tests/test_claims.py: ``test_acc`` bounds on the final test accuracy (``median_at_least``,
+``each_at_least``, ``median_at_most``, ``each_at_most``), the allowed ``verdict`` kinds of
+:func:`labcore.figures.diagnose.diagnose`, for a diverging preset ``first_bad_step`` bounds and the
+growth of the backprop signal toward the input at step 1 (``signal_growth_at_least``), and in
+``[claim.twins]`` the accuracy bounds of each "Compare with" twin (:mod:`labcore.spec.twins`).
+"""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from labcore.spec.codec import from_dict
@@ -14,6 +22,7 @@ class Preset:
     name: str
     description: str
     spec: RunSpec
+    claim: dict = field(default_factory=dict)  # the [claim] table: what the preset promises
 
 
 def _files():
@@ -30,7 +39,8 @@ def list_presets() -> list[Preset]:
     for f in _files():
         d = tomllib.loads(f.read_text(encoding="utf-8"))
         desc = d.pop("description", "")
-        out.append(Preset(f.name[:-5], desc, from_dict(d)))
+        claim = d.pop("claim", {})
+        out.append(Preset(f.name[:-5], desc, from_dict(d), claim))
     rank = {n: i for i, n in enumerate(ORDER)}
     return sorted(out, key=lambda p: (rank.get(p.name, len(ORDER)), p.name))
 

@@ -19,6 +19,7 @@ from labcore.train.loop import STATUSES, TrainLoop
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.nets import build_mlp
 from labcore.train.probe import Probe
+from labcore.train.recalibrate import batchnorms, recalibrate_batchnorm
 from labcore.nets.registry import OPTIMIZER_FNS
 from labcore.spec.size import SizeBudget, check_size
 from labcore.spec.mlp import RunSpec
@@ -48,6 +49,7 @@ class Trainer(TrainLoop):
         n_eval = -(-t.flush_every // t.eval_every) + 2
         self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
         self._eval_steps: list[int] = []
+        self._bns = batchnorms(self.model)  # evaluated with recalibrated statistics (train/recalibrate.py)
         self.total_steps, self.flush_every = t.steps, t.flush_every
         self._init_loop()
 
@@ -81,6 +83,8 @@ class Trainer(TrainLoop):
     @torch.no_grad()
     def _evaluate(self) -> None:
         self.model.eval()
+        if self._bns:  # the running averages lag the weights: use the current weights' statistics
+            recalibrate_batchnorm(self.model, self.data.x_train, bns=self._bns)
         logits = self.model(self.data.x_test)
         row = self._eval_buf[len(self._eval_steps)]
         row[0].copy_(self.loss_fn(logits, self.data.y_test))

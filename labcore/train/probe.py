@@ -57,7 +57,7 @@ class Probe:
         self._kinds = []
         for p in self.points:
             a = ACTIVATIONS[p.activation] if p.hidden else ACTIVATIONS["identity"]
-            self._kinds.append((a.family, a.bounds))
+            self._kinds.append((a.family, a.bounds, a.zero_below))
 
     # ------------------------------------------------------------------ hooks
     def _hook(self, i: int):
@@ -99,7 +99,7 @@ class Probe:
 
     def _activation_stats(self, buf: torch.Tensor) -> None:
         """Activation mean/std/saturated/dead and backprop-signal norm, one pass per layer group."""
-        for (shape, (family, bounds)), (idx, idx_t) in self._grouping().items():
+        for (shape, (family, bounds, zero_below)), (idx, idx_t) in self._grouping().items():
             a = torch.stack([self._outs[i] for i in idx])  # (G, B, *features)
             g, b = a.shape[0], a.shape[1]
             flat = a.view(g, -1)  # (G, B * features)
@@ -116,8 +116,10 @@ class Probe:
                              .mean(dim=1, dtype=torch.float32))
             else:
                 stats.append(torch.full_like(mean, math.nan))
-            if family == "relu":
-                # Dead: a unit whose output is <= 0 for every example of the batch.
+            if zero_below:
+                # Dead: a unit whose output is <= 0 for every example of the batch. Only where
+                # the activation's gradient is exactly 0 below 0 (ReLU): a LeakyReLU, GELU or ELU
+                # unit with negative outputs still passes gradient, so it is never counted dead.
                 peak = a.view(g, b, -1).amax(dim=1)  # (G, features): best response over the batch
                 stats.append(peak.le_(0).mean(dim=1, dtype=torch.float32))
             else:
