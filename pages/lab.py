@@ -62,7 +62,7 @@ if "lab_depth" not in ss:
 tw = st.query_params.get("twin")
 ss.setdefault("lab_twin", tw if tw in VARIANTS else "none")
 for k, v in (("lab_jobs", []), ("lab_overrides", {}), ("lab_editor_rev", 0), ("lab_hist_layer", None),
-             ("lab_depth_metric", "grad_norm")):
+             ("lab_depth_metric", lab_live.DEFAULT_DEPTH_METRIC)):
     ss.setdefault(k, v)
 
 

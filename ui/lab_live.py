@@ -24,6 +24,9 @@ from ui.i18n import t
 
 POLL_SECONDS = 0.4  # refresh of the gradient charts while a run is active (target >= 2 per second)
 SLOW_SECONDS = 4.0  # refresh period of the secondary charts while training
+# The depth chart shows the backprop signal ‖∂L/∂h‖ first: in ReLU nets a scale error cancels in
+# ‖∇W‖ (the exploding preset's ‖∇W‖ is *smaller* at the input while its signal grows 2e3× there).
+DEFAULT_DEPTH_METRIC = "out_grad_norm"
 RUN_NAME = "lab_run_name"  # session key: the name new runs get (the preset's, or "custom")
 
 
@@ -131,7 +134,7 @@ def panel() -> None:
     st.session_state["lab_polling"] = running
     if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
         labels = widgets.plot_labels(state.lang())
-        st.radio(_L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key="lab_depth_metric",
+        st.radio(_L("chart.depth_metric"), ["out_grad_norm", "grad_norm"], key="lab_depth_metric",
                  persist_state="session", format_func=lambda k: labels[k], horizontal=True)
     st.fragment(_live, run_every=POLL_SECONDS if running else None)()
     st.fragment(_live_more, run_every=SLOW_SECONDS if running else None)()
@@ -201,7 +204,7 @@ def _live() -> None:
         widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if two else "")
     # Chart titles live inside the figures (they also land in a downloaded PNG): every element
     # of this fragment is redrawn by the browser at each refresh, a figure title costs nothing.
-    metric = ss.get("lab_depth_metric", "grad_norm")
+    metric = ss.get("lab_depth_metric", DEFAULT_DEPTH_METRIC)
     left, right = st.columns(2)
     with left:
         widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(

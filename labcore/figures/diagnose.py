@@ -187,7 +187,7 @@ def _flow(metrics: MetricsChunk, step, th: Thresholds) -> Diagnosis:
     # An absolute blow-up (flat but huge): the largest signal or weight gradient.
     big = [(float(v), names[i], SIGNAL if q == SIGNAL else WEIGHT) for i, v in enumerate(s) if np.isfinite(v)]
     big += [(float(v), names[i], WEIGHT) for i, v in enumerate(g) if np.isfinite(v)] if q == SIGNAL else []
-    norm, layer, bq = max(big)
+    norm, layer, bq = max(big, key=lambda b: b[0])  # the first of equals: input side, signal first
     if norm > th.exploding_norm:
         return _make("large", step, **{**nums, "q": bq, "norm": norm, "layer": layer})
     if spread <= th.healthy_spread:
