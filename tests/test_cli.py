@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labcore.presets import list_presets
+from labcore.presets import list_presets, load_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,6 +55,10 @@ def test_preset_signature_through_the_cli_json(preset, tmp_path):
         assert r["first_last_ratio"] == pytest.approx(float(np.median(ratios)), rel=1e-9)
     assert SIGNATURES[preset](r), {k: r[k] for k in ("status", "first_last_ratio", "first_bad_step")}
     assert "first/last hidden-layer gradient ratio" in out.stdout and "status:" in out.stdout
+    # the page's verdict, in the JSON and on the terminal
+    d = r["diagnosis"]
+    assert set(d) >= {"kind", "sentence"} and d["sentence"] and f"diagnosis: {d['sentence']}" in out.stdout
+    assert d["kind"] in load_preset(preset).claim["verdict"], d
 
 
 def test_exploding_json_has_nulls_not_nans(tmp_path):

@@ -86,3 +86,10 @@ def test_units_that_pass_gradient_below_zero_are_never_counted_dead(activation):
 def test_relu_units_are_counted_dead():
     tr, m, d = run("relu-he", lr=0.1, steps=50, record_every=1)
     assert m.metric("dead")[-1, :-1].max() >= 0.9
+
+
+def test_the_exploding_preset_diverges_and_keeps_what_its_steps_showed():
+    tr, m, d = run("exploding")
+    assert d.kind == "diverged" and d.numbers["step"] == tr.first_bad_step >= 3
+    flow = [n for n in d.notes if n.kind == "exploding"]
+    assert flow and flow[0].numbers["ratio"] > 1e2, sentence(d)  # the signal grew toward the input

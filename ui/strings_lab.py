@@ -96,24 +96,29 @@ register({
     "twin.sgd": {"en": "plain SGD", "fr": "SGD simple"},
     "twin.lr_down": {"en": "learning rate ÷ 10", "fr": "taux d'apprentissage ÷ 10"},
     "twin.lr_up": {"en": "learning rate × 10", "fr": "taux d'apprentissage × 10"},
-    "preset.sigmoid-deep": {"en": "24 sigmoid layers, Xavier init, no norm, no skip: gradients vanish toward the input.",
+    "preset.sigmoid-deep": {"en": "24 sigmoid layers, Xavier init, no norm, no skip: the gradient vanishes toward the "
+                                  "input and the net stays at chance on the circles.",
                             "fr": "24 couches sigmoïdes, init. de Xavier, sans normalisation ni connexion "
-                                  "résiduelle : les gradients s'évanouissent vers l'entrée."},
-    "preset.exploding": {"en": "20 ReLU layers with He init ×2 and plain SGD: gradients grow toward the input "
-                               "until the run diverges.",
-                         "fr": "20 couches ReLU, init. de He ×2 et SGD simple : les gradients grossissent vers "
-                               "l'entrée jusqu'à la divergence."},
-    "preset.relu-he": {"en": "The fix by ReLU + He init: 24 ReLU layers keep gradient norms level across depth.",
-                       "fr": "La solution ReLU + init. de He : 24 couches ReLU gardent des normes de gradient "
-                             "régulières en profondeur."},
-    "preset.batchnorm": {"en": "sigmoid-deep plus BatchNorm before each sigmoid: activations stay in the "
-                               "sigmoid's live range, gradients reach the input.",
-                         "fr": "sigmoid-deep avec BatchNorm avant chaque sigmoïde : les activations restent "
-                               "dans la zone utile, les gradients atteignent l'entrée."},
-    "preset.residual": {"en": "sigmoid-deep plus residual skips (x + f(x)): the identity path carries the "
-                              "gradient to the input.",
-                        "fr": "sigmoid-deep avec connexions résiduelles (x + f(x)) : le chemin identité porte "
-                              "le gradient jusqu'à l'entrée."},
+                                  "résiduelle : le gradient s'évanouit vers l'entrée et le réseau reste au hasard "
+                                  "sur les cercles."},
+    "preset.exploding": {"en": "20 ReLU layers with He init ×1.5 and SGD with momentum: the backprop signal grows "
+                               "about 2e3× toward the input, and as momentum builds up the steps the run diverges "
+                               "within a few steps.",
+                         "fr": "20 couches ReLU, init. de He ×1,5 et SGD avec momentum : le signal rétropropagé "
+                               "grossit d'environ 2e3× vers l'entrée et, à mesure que le momentum allonge les pas, "
+                               "l'entraînement diverge en quelques pas."},
+    "preset.relu-he": {"en": "The fix by ReLU + He init: 24 ReLU layers keep the backprop signal within about 10× "
+                             "across depth and learn the circles.",
+                       "fr": "La solution ReLU + init. de He : 24 couches ReLU gardent le signal rétropropagé dans "
+                             "un facteur 10 environ sur toute la profondeur et apprennent les cercles."},
+    "preset.batchnorm": {"en": "sigmoid-deep plus BatchNorm before each sigmoid: activations stay in the sigmoid's live "
+                               "range, the gradient reaches the input and the net learns the circles.",
+                         "fr": "sigmoid-deep avec BatchNorm avant chaque sigmoïde : les activations restent dans la "
+                               "zone utile, le gradient atteint l'entrée et le réseau apprend les cercles."},
+    "preset.residual": {"en": "sigmoid-deep plus residual skips (x + f(x)): the identity path carries the gradient to "
+                              "the input and the net learns the circles.",
+                        "fr": "sigmoid-deep avec connexions résiduelles (x + f(x)) : le chemin identité porte le "
+                              "gradient jusqu'à l'entrée et le réseau apprend les cercles."},
     # actions and live status
     "btn.train": {"en": "Train", "fr": "Entraîner"},
     "btn.pause": {"en": "Pause", "fr": "Pause"},

@@ -210,7 +210,8 @@ def diagnose(metrics: MetricsChunk, status: str | None = None, first_bad_step: i
     notes = _notes(metrics, step, th)
     if status == "diverged" or first_bad_step is not None:
         d = _make("diverged", step, step=first_bad_step if first_bad_step is not None else (step or 0))
-        return replace(d, notes=notes)
+        flow = _flow(metrics, step, th)  # what the steps before the divergence showed, if telling
+        return replace(d, notes=notes + ((flow,) if flow.kind in FLOW_FAILURES else ()))
     flow = _flow(metrics, step, th)
     if flow.kind not in FLOW_FAILURES or not notes:
         return replace(flow, notes=notes)
