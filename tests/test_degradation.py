@@ -27,10 +27,17 @@ def _train(depth: int, residual: bool, seed: int):
     return tr.epochs_log[-1]["train_loss"], metrics
 
 
-def test_the_default_recipe_is_shared():
+def test_the_default_recipe_is_shared_by_the_page_and_the_cli():
+    from labcore.cli import build_parser
+    from labcore.cli.run import spec_from_args
+
     spec = ModelRunSpec()
     assert {k: getattr(spec, k) for k in DEFAULT_RECIPE} == DEFAULT_RECIPE
-    assert degradation_spec(56, True).zero_init_residual is DEFAULT_RECIPE["zero_init_residual"]
+    assert degradation_spec(56, True) == ModelRunSpec(model="resnet56")  # what the page submits by default
+    cli = spec_from_args(build_parser().parse_args(["run", "--model", "resnet56"]))
+    assert {k: getattr(cli, k) for k in DEFAULT_RECIPE} == DEFAULT_RECIPE
+    off = spec_from_args(build_parser().parse_args(["run", "--model", "resnet56", "--no-zero-init-residual"]))
+    assert off.zero_init_residual is False
 
 
 @pytest.mark.slow

@@ -7,8 +7,9 @@ the same weights score 1.00 with the statistics of the current weights (issue 10
 
 :func:`recalibrate_batchnorm` recomputes them exactly: one forward pass over (up to
 ``max_examples``) training examples with every BatchNorm layer in training mode and
-``momentum=None`` (a cumulative average, which after one batch is that batch's statistics), the
-rest of the network in eval mode (no dropout). Each layer then sees inputs normalised with the
+``momentum=1.0`` (the running statistics become that pass's statistics; ``momentum=None`` would
+do the same but reads a counter on the host, a sync), the rest of the network in eval mode
+(no dropout). Each layer then sees inputs normalised with the
 population statistics of the layers before it, which is what evaluation does next. Everything
 stays on the device (no host sync); the original momenta are put back.
 """
@@ -35,19 +36,15 @@ def recalibrate_batchnorm(model: nn.Module, x: torch.Tensor, max_examples: int =
     bns = batchnorms(model) if bns is None else bns
     if not bns:
         return
-    was_training = model.training
     model.eval()
     momenta = [m.momentum for m in bns]
     for m in bns:
-        m.reset_running_stats()
-        m.momentum = None
+        m.momentum = 1.0
         m.train()
     model(x[:max_examples])
     for m, mom in zip(bns, momenta):
         m.momentum = mom
         m.eval()
-    if was_training:
-        model.eval()
 
 
 __all__ = ["batchnorms", "recalibrate_batchnorm"]
