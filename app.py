@@ -14,8 +14,9 @@ import ui.strings_app  # noqa: F401  (registers the app's strings)
 from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
-from ui import state
+from ui import resources, state
 from ui.i18n import LANGUAGES, t
+from ui.keys import Keys
 
 ROOT = Path(__file__).resolve().parent
 
@@ -34,8 +35,8 @@ lang = state.lang()
 
 
 with st.sidebar:
-    # The widgets carry no key: their value comes from the canonical session keys (app_lang,
-    # app_seed, app_device) each run, and a change is copied back. With st.navigation, a keyed
+    # The widgets carry no key: their value comes from the canonical session keys (Keys.LANG,
+    # Keys.SEED, Keys.DEVICE) each run, and a change is copied back. With st.navigation, a keyed
     # sidebar widget initialised through session state was reset to its default by the next
     # rerun in the browser (Streamlit 1.67), so the language fell back to English after Train.
     ss = st.session_state
@@ -44,25 +45,25 @@ with st.sidebar:
     new_lang = st.radio(t("app.language", lang), langs, index=langs.index(lang), format_func=LANGUAGES.get,
                         horizontal=True)
     seed = st.number_input(t("app.seed", lang), min_value=0, max_value=2**31 - 1, step=1,
-                           value=int(ss[state.SEED]), help=t("app.seed_help", lang))
+                           value=int(ss[Keys.SEED]), help=t("app.seed_help", lang))
     devices = list(DEVICES)
-    device = st.selectbox(t("app.device", lang), devices, index=devices.index(ss[state.DEVICE]),
+    device = st.selectbox(t("app.device", lang), devices, index=devices.index(ss[Keys.DEVICE]),
                           format_func=lambda d: t(f"dev.{d}", lang))
-    ss[state.SEED], ss[state.DEVICE] = seed, device
+    ss[Keys.SEED], ss[Keys.DEVICE] = seed, device
     if new_lang != lang:
-        ss[state.LANG] = new_lang
+        ss[Keys.LANG] = new_lang
         st.query_params["lang"] = new_lang
         st.rerun()
     try:
-        in_use = st.session_state.get("lab_device_label") or device_label(resolve_device(st.session_state[state.DEVICE]))
+        in_use = st.session_state.get(Keys.DEVICE_LABEL) or device_label(resolve_device(st.session_state[Keys.DEVICE]))
         st.caption(t("app.device_in_use", lang, label=in_use))
     except SpecError:
-        st.error(t("app.device_missing", lang, device=st.session_state[state.DEVICE]), icon="⚠️")
+        st.error(t("app.device_missing", lang, device=st.session_state[Keys.DEVICE]), icon="⚠️")
 
     @st.fragment(run_every=15)
     def _heartbeat() -> None:
         """Keeps this session's jobs alive while the tab is open, on every page."""
-        state.heartbeat()
+        resources.heartbeat(state.owner_id())
 
     _heartbeat()
 

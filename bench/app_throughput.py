@@ -136,7 +136,7 @@ def inproc_round(spec, poll_seconds: float) -> dict:
     from labcore.figures.diagnose import diagnose
     from labcore.train.jobs import JobManager
 
-    from ui.state import SNAPSHOT_SECONDS
+    from ui.resources import SNAPSHOT_SECONDS
 
     m = JobManager(max_workers=1, snapshot_seconds=SNAPSHOT_SECONDS)  # as the app's manager
     job = m.submit(spec)

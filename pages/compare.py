@@ -12,7 +12,7 @@ import ui.strings_compare  # noqa: F401
 import ui.strings_runs  # noqa: F401  (status names)
 from labcore.figures import compare as cp
 from labcore.store.db import StoreError
-from ui import state, widgets
+from ui import resources, state, widgets
 from ui.i18n import t
 
 state.ensure_router()  # a first request straight to this page still gets the sidebar
@@ -29,12 +29,12 @@ def L(key: str, **fmt) -> str:
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _metrics(path: str, run_id: int, steps: int, status: str):
     """A run's metrics, reloaded only when it has new steps or a new status (never mutated)."""
-    return state.run_store().metrics(run_id)
+    return resources.run_store().metrics(run_id)
 
 
 st.title(L("cmp.title"))
 st.caption(L("cmp.intro"))
-store = state.run_store()
+store = resources.run_store()
 if store is None:
     st.warning(L("cmp.no_store"))
     st.stop()

@@ -20,7 +20,7 @@ from labcore.core.status import RUNNING_OR_WAITING
 from labcore.spec.choices import INITS
 from labcore.spec.mlp import SpecError
 from ui import state, widgets
-from ui.models_state import model_jobs
+from ui.resources import model_jobs
 from ui.i18n import t
 
 state.ensure_router()  # a first request straight to this page still gets the sidebar
@@ -97,11 +97,11 @@ def _recipe(prefix: str, defaults: dict) -> dict:
 
 
 def _device() -> str:
-    return st.session_state.get(state.DEVICE, "auto")
+    return state.device()
 
 
 def _seed() -> int:
-    return int(st.session_state.get(state.SEED, 0))
+    return state.seed()
 
 
 def _status_lines(views) -> None:

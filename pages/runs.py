@@ -20,7 +20,7 @@ from labcore.figures.diagnose import diagnose
 from labcore.spec.mlp import SpecError
 from labcore.store.db import STATUSES, RunStore, StoreError, move_aside
 from labcore.cli.runs import export_bytes
-from ui import state, widgets
+from ui import resources, state, widgets
 from ui.i18n import t
 
 state.ensure_router()  # a first request straight to this page still gets the sidebar
@@ -36,12 +36,6 @@ def L(key: str, **fmt) -> str:
     return t(key, lang, **fmt)
 
 
-def _reset_shared_store() -> None:
-    """Let ui.state open the store again (after the bad file was moved aside)."""
-    with state._STORE_LOCK:
-        state._STORE.update(store=None, error=None, tried=False)
-
-
 def bad_store() -> None:
     """The store cannot be opened: say why, offer to move the file aside, never touch it otherwise."""
     try:
@@ -52,7 +46,7 @@ def bad_store() -> None:
             st.info(L("runs.bad_store_help"))
             if st.button(L("runs.move_aside"), key="runs_move_aside", type="primary"):
                 ss["runs_moved"] = str(move_aside(e.path))
-                _reset_shared_store()
+                resources.reset_run_store()
                 st.rerun()
         elif e.kind == "newer":
             st.info(L("runs.newer_help"))
@@ -60,14 +54,14 @@ def bad_store() -> None:
     except Exception as e:  # noqa: BLE001 - e.g. an unwritable LAB_HOME: say it, don't crash
         st.error(L("runs.bad_store", error=f"{type(e).__name__}: {e}"), icon="⚠️")
         st.stop()
-    _reset_shared_store()  # it opens now (e.g. the folder became writable): use it
+    resources.reset_run_store()  # it opens now (e.g. the folder became writable): use it
     st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=5000)
 def _diagnosis(path: str, run_id: int, steps: int, status: str, first_bad: int | None, error: str | None):
     """The run's diagnosis from its last chunks (cached until its step count or status moves)."""
-    store = state.run_store()
+    store = resources.run_store()
     try:
         m = store.tail_metrics(run_id)
     except (StoreError, KeyError):
@@ -101,7 +95,7 @@ def lab_link(spec, label: str) -> None:
 # ----------------------------------------------------------------------------- the store
 st.title(L("runs.title"))
 st.caption(L("runs.intro"))
-store = state.run_store()
+store = resources.run_store()
 if store is None:
     bad_store()
 if ss.get("runs_moved"):
@@ -111,7 +105,7 @@ try:
     store.purge_trash(older_than_s=TRASH_KEEP_SECONDS)
     runs = store.runs_frame()
 except StoreError as e:
-    _reset_shared_store()
+    resources.reset_run_store()
     st.error(L("runs.bad_store", error=str(e)), icon="⚠️")
     st.stop()
 st.caption(L("runs.store_at", path=store.path))
@@ -205,7 +199,7 @@ else:
         e1, e2 = st.columns(2)
         for col, fmt, mime in ((e1, "csv", "text/csv"), (e2, "parquet", "application/vnd.apache.parquet"),
                                (e1, "json", "application/json"), (e2, "toml", "application/toml")):
-            col.download_button(L(f"runs.dl_{fmt}"), data=lambda fmt=fmt: export_bytes(state.run_store(), rid, fmt),
+            col.download_button(L(f"runs.dl_{fmt}"), data=lambda fmt=fmt: export_bytes(resources.run_store(), rid, fmt),
                                 file_name=f"{base}{'-metrics' if fmt in ('csv', 'parquet') else ''}.{fmt}",
                                 mime=mime, key=f"runs_dl_{fmt}_{rid}", on_click="ignore", width="stretch")
         running = info["status"] == "running"
@@ -248,5 +242,5 @@ if up is not None:
                      dataset=imported.train.data.name))
         lab_link(imported, L("runs.open_lab"))
         if st.button(L("runs.import_train"), key="runs_import_train"):
-            state.manager().submit(imported, owner=state.owner_id(), name=Path(up.name).stem)
+            resources.manager().submit(imported, owner=state.owner_id(), name=Path(up.name).stem)
             st.toast(L("runs.import_queued"))

@@ -13,7 +13,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 @pytest.fixture(scope="module", autouse=True)
 def _stop_jobs_at_the_end():
     yield
-    from ui.models_state import model_jobs
+    from ui.resources import model_jobs
 
     model_jobs().shutdown()
     model_jobs.clear()
@@ -38,7 +38,7 @@ def _by_key(widgets, key):
 def _wait_done(at, key: str, timeout: float = 240.0):
     """Wait until the jobs of ``key`` are done (AppTest does not tick fragments), return them."""
     from labcore.core.status import TERMINAL as DONE
-    from ui.models_state import model_jobs
+    from ui.resources import model_jobs
 
     start = time.time()
     while time.time() - start < timeout:

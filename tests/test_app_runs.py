@@ -36,20 +36,13 @@ def record(store, spec, name):
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    """A fresh LAB_HOME, and ui.state's shared store forgotten so it opens the new one."""
+    """A fresh LAB_HOME, and the app's shared store forgotten so it opens the new one."""
     monkeypatch.setenv("LAB_HOME", str(tmp_path))
-    from ui import state
+    from ui import resources
 
-    def reset():
-        with state._STORE_LOCK:
-            old = state._STORE["store"]
-            state._STORE.update(store=None, error=None, tried=False)
-        if old is not None:
-            old.close()
-
-    reset()
+    resources.reset_run_store(close=True)
     yield tmp_path
-    reset()
+    resources.reset_run_store(close=True)
 
 
 @pytest.fixture

@@ -19,15 +19,12 @@ from labcore.figures import plots
 from labcore.core.status import RUNNING_OR_WAITING
 from labcore.figures.diagnose import diagnose
 from labcore.spec.twins import VARIANTS, twin
-from ui import state, widgets
+from ui import lab_session, resources, state, widgets
 from ui.i18n import t
+from ui.keys import Keys
 
 POLL_SECONDS = 0.4  # refresh of the gradient charts while a run is active (target >= 2 per second)
 SLOW_SECONDS = 4.0  # refresh period of the secondary charts while training
-# The depth chart shows the backprop signal ‖∂L/∂h‖ first: in ReLU nets a scale error cancels in
-# ‖∇W‖ (the exploding preset's ‖∇W‖ is *smaller* at the input while its signal grows 2e3× there).
-DEFAULT_DEPTH_METRIC = "out_grad_norm"
-RUN_NAME = "lab_run_name"  # session key: the name new runs get (the preset's, or "custom")
 
 
 def _L(key: str, **fmt) -> str:
@@ -37,33 +34,33 @@ def _L(key: str, **fmt) -> str:
 # ----------------------------------------------------------------------------- jobs + actions
 def session_jobs():
     """This session's jobs (A, and B when twinned) that the manager still knows."""
-    m = state.manager()
-    return [j for j in (m.get(i) for i in st.session_state.get("lab_jobs", [])) if j is not None]
+    m = resources.manager()
+    return [j for j in (m.get(i) for i in st.session_state.get(Keys.JOBS, [])) if j is not None]
 
 
 def _submit(spec, paused: bool = False) -> None:
     ss = st.session_state
-    m = state.manager()
+    m = resources.manager()
     for j in session_jobs():
         m.forget(j.id)
-    name = ss.get(RUN_NAME) or _L("run.custom")
+    name = ss.get(Keys.RUN_NAME) or _L("run.custom")
     specs, names = [spec], [name]
-    variant = ss.get("lab_twin", "none")
+    variant = ss.get(Keys.TWIN, "none")
     if variant != "none":
         specs.append(twin(spec, variant))
         names.append(f"{name} · {_L(f'twin.{variant}')}")
     jobs = m.submit_group(specs, owner=state.owner_id(), names=names, paused=paused)
-    ss["lab_jobs"] = [j.id for j in jobs]
-    ss["lab_just_started"] = True
-    ss["lab_defer_more"] = True  # the first redraw after Train carries the gradient charts only
+    ss[Keys.JOBS] = [j.id for j in jobs]
+    ss[Keys.JUST_STARTED] = True
+    ss[Keys.DEFER_MORE] = True  # the first redraw after Train carries the gradient charts only
     if paused:
         for j in jobs:
             j.step()
 
 
 def _on_train() -> None:
-    if st.session_state.get("lab_spec") is not None:
-        _submit(st.session_state["lab_spec"])
+    if st.session_state.get(Keys.SPEC) is not None:
+        _submit(st.session_state[Keys.SPEC])
 
 
 def _on_pause() -> None:
@@ -79,8 +76,8 @@ def _on_pause() -> None:
 def _on_step() -> None:
     jobs = [j for j in session_jobs() if not j.done]
     if not jobs:
-        if st.session_state.get("lab_spec") is not None:
-            _submit(st.session_state["lab_spec"], paused=True)
+        if st.session_state.get(Keys.SPEC) is not None:
+            _submit(st.session_state[Keys.SPEC], paused=True)
         return
     for j in jobs:
         j.step()
@@ -92,37 +89,37 @@ def _on_stop() -> None:
 
 
 def _on_reset() -> None:
-    m = state.manager()
+    m = resources.manager()
     for j in session_jobs():
         m.forget(j.id)
-    st.session_state["lab_jobs"] = []
+    st.session_state[Keys.JOBS] = []
 
 
 def _action_bar(jobs) -> None:
     ss, L = st.session_state, _L
-    spec = ss.get("lab_spec")
+    spec = ss.get(Keys.SPEC)
     active = [j for j in jobs if not j.done]
     paused = bool(active) and any(j.paused for j in active)
     c = st.columns([1, 1, 1, 1, 1, 3], vertical_alignment="bottom")
-    c[0].button(L("btn.train"), key="lab_train", type="primary", on_click=_on_train, disabled=spec is None,
+    c[0].button(L("btn.train"), key=Keys.TRAIN, type="primary", on_click=_on_train, disabled=spec is None,
                 icon=":material/play_arrow:", use_container_width=True)
-    c[1].button(L("btn.resume") if paused else L("btn.pause"), key="lab_pause", on_click=_on_pause,
+    c[1].button(L("btn.resume") if paused else L("btn.pause"), key=Keys.PAUSE, on_click=_on_pause,
                 disabled=not active, icon=":material/pause:" if not paused else ":material/play_arrow:",
                 use_container_width=True)
-    c[2].button(L("btn.step"), key="lab_step", on_click=_on_step, disabled=spec is None and not active,
+    c[2].button(L("btn.step"), key=Keys.STEP, on_click=_on_step, disabled=spec is None and not active,
                 icon=":material/skip_next:", use_container_width=True, help=L("help.step"))
-    c[3].button(L("btn.stop"), key="lab_stop", on_click=_on_stop, disabled=not active, icon=":material/stop:",
+    c[3].button(L("btn.stop"), key=Keys.STOP, on_click=_on_stop, disabled=not active, icon=":material/stop:",
                 use_container_width=True)
-    c[4].button(L("btn.reset"), key="lab_reset", on_click=_on_reset, disabled=not jobs,
+    c[4].button(L("btn.reset"), key=Keys.RESET, on_click=_on_reset, disabled=not jobs,
                 icon=":material/restart_alt:", use_container_width=True)
     lang = state.lang()  # bound now: a format_func may be called outside a script run
-    c[5].selectbox(L("ctl.twin"), list(VARIANTS), key="lab_twin", persist_state="session",
+    c[5].selectbox(L("ctl.twin"), list(VARIANTS), key=Keys.TWIN, persist_state="session",
                    format_func=lambda k: t(f"twin.{k}", lang), help=L("help.twin"))
-    if ss["lab_twin"] != (st.query_params.get("twin") or "none"):  # the link carries the twin too
-        if ss["lab_twin"] == "none":
+    if ss[Keys.TWIN] != (st.query_params.get("twin") or "none"):  # the link carries the twin too
+        if ss[Keys.TWIN] == "none":
             st.query_params.pop("twin", None)
         else:
-            st.query_params["twin"] = ss["lab_twin"]
+            st.query_params["twin"] = ss[Keys.TWIN]
 
 
 @st.fragment
@@ -131,10 +128,10 @@ def panel() -> None:
     jobs = session_jobs()
     _action_bar(jobs)
     running = any(j.status in RUNNING_OR_WAITING for j in jobs)
-    st.session_state["lab_polling"] = running
+    st.session_state[Keys.POLLING] = running
     if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
         labels = widgets.plot_labels(state.lang())
-        st.radio(_L("chart.depth_metric"), ["out_grad_norm", "grad_norm"], key="lab_depth_metric",
+        st.radio(_L("chart.depth_metric"), ["out_grad_norm", "grad_norm"], key=Keys.DEPTH_METRIC,
                  persist_state="session", format_func=lambda k: labels[k], horizontal=True)
     st.fragment(_live, run_every=POLL_SECONDS if running else None)()
     st.fragment(_live_more, run_every=SLOW_SECONDS if running else None)()
@@ -160,7 +157,7 @@ def _per_run(name: str, views, tags, ver, rev, streaming: bool, build) -> None:
     cols = st.columns(len(views))
     for i, (v, tag) in enumerate(zip(views, tags)):
         with cols[i]:
-            widgets.cached_chart(f"{name}{i}", ver, lambda v=v, tag=tag: build(v, tag), key=f"lab_chart_{name}{i}",
+            widgets.cached_chart(f"{name}{i}", ver, lambda v=v, tag=tag: build(v, tag), key=Keys.chart(f"{name}{i}"),
                                  live=streaming, rev=rev)
 
 
@@ -184,12 +181,12 @@ def _status(views, tags) -> None:
 def _live() -> None:
     """Fast part (every POLL_SECONDS): status, diagnosis, gradient charts, loss."""
     ss, L, lang = st.session_state, _L, state.lang()
-    state.manager().heartbeat(state.owner_id())
+    resources.manager().heartbeat(state.owner_id())
     jobs = session_jobs()
     if not jobs:
         st.info(L("live.empty"))
         return
-    if ss.pop("lab_just_started", False):
+    if ss.pop(Keys.JUST_STARTED, False):
         for j in jobs:  # right after Train: show the first chunk now rather than one poll later
             j.wait_for_data(1.0)
     jobs, views, tags, runs, ver, rev = _views()
@@ -198,17 +195,17 @@ def _live() -> None:
     two = len(views) > 1
     _status(views, tags)
     if views[0].summary.get("device"):
-        ss["lab_device_label"] = views[0].summary["device"]
+        ss[Keys.DEVICE_LABEL] = views[0].summary["device"]
     for v, tag in zip(views, tags):
         d = diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error)
         widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if two else "")
     # Chart titles live inside the figures (they also land in a downloaded PNG): every element
     # of this fragment is redrawn by the browser at each refresh, a figure title costs nothing.
-    metric = ss.get("lab_depth_metric", DEFAULT_DEPTH_METRIC)
+    metric = ss.get(Keys.DEPTH_METRIC, lab_session.DEFAULT_DEPTH_METRIC)
     left, right = st.columns(2)
     with left:
         widgets.cached_chart("depth", ver + (metric,), lambda: plots.grad_vs_depth(
-            runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), key="lab_chart_depth",
+            runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), key=Keys.chart("depth"),
             live=streaming, rev=rev, priority=True)
     with right:
         # Twins share one colour range; computed only when a heatmap is rebuilt (new data).
@@ -217,9 +214,9 @@ def _live() -> None:
             v.metrics, labels=labels, zrange=zr(), raw=True,
             title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")))
     widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=330, raw=True),
-                         key="lab_chart_loss", live=streaming, rev=rev)
-    if ss.get("lab_polling") and not streaming:
-        ss["lab_polling"] = False
+                         key=Keys.chart("loss"), live=streaming, rev=rev)
+    if ss.get(Keys.POLLING) and not streaming:
+        ss[Keys.POLLING] = False
         st.rerun()  # a full rerun: buttons update and polling stops
 
 
@@ -233,7 +230,7 @@ def _live_more() -> None:
     jobs, views, tags, runs, ver, rev = _views()
     if not views:
         return
-    if ss.pop("lab_defer_more", False) and any(v.active for v in views):
+    if ss.pop(Keys.DEFER_MORE, False) and any(v.active for v in views):
         st.caption(L("live.more_soon"))  # drawn by this fragment's next run, SLOW_SECONDS later
         return
     streaming = any(v.active for v in views)
@@ -247,7 +244,7 @@ def _live_more() -> None:
     with right:
         st.markdown(f"**{L('chart.acts')}**")
         widgets.cached_chart("acts", ver, lambda: plots.activation_stats(runs, labels=labels, height=380, raw=True),
-                             key="lab_chart_acts", live=streaming, rev=rev)
+                             key=Keys.chart("acts"), live=streaming, rev=rev)
     left, right = st.columns(2)
     if any(v.extras.get("boundary") for v in views):
         with left:
@@ -259,10 +256,10 @@ def _live_more() -> None:
         layers = list(views[0].metrics.layers)
         if not layers:
             return
-        if ss.get("lab_hist_layer") not in layers:
-            ss["lab_hist_layer"] = layers[0]
-        st.selectbox(L("ctl.hist_layer"), layers, key="lab_hist_layer", persist_state="session")
-        focus = ss["lab_hist_layer"]
+        if ss.get(Keys.HIST_LAYER) not in layers:
+            ss[Keys.HIST_LAYER] = layers[0]
+        st.selectbox(L("ctl.hist_layer"), layers, key=Keys.HIST_LAYER, persist_state="session")
+        focus = ss[Keys.HIST_LAYER]
         for j in jobs:
             if j.focus != focus:
                 j.set_focus(focus)
@@ -274,7 +271,7 @@ def _live_more() -> None:
             widgets.cached_chart(f"hist{i}", (v.id, v.version, lang, focus), lambda h=h, tag=tag, i=i: plots.histograms(
                 h, labels=labels, color=plots.RUN_COLORS[i], height=260,
                 title=(f"{tag} · " if two else "") + (h or {}).get("layer", ""), raw=True),
-                key=f"lab_chart_hist{i}", live=streaming, rev=rev)
+                key=Keys.chart(f"hist{i}"), live=streaming, rev=rev)
 
 
-__all__ = ["POLL_SECONDS", "RUN_NAME", "SLOW_SECONDS", "panel", "session_jobs"]
+__all__ = ["POLL_SECONDS", "SLOW_SECONDS", "panel", "session_jobs"]

@@ -14,6 +14,7 @@ from labcore.figures.diagnose import Diagnosis
 from labcore.spec.mlp import SpecError
 from ui import livechart
 from ui.i18n import t
+from ui.keys import Keys
 
 
 class _Prebuilt(go.Figure):
@@ -76,7 +77,7 @@ def plot_labels(lang: str) -> dict:
 
 def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev="", priority: bool = False) -> None:
     """Rebuild (and re-serialise) a chart only when ``cache_key`` changed since this session drew it."""
-    cache = st.session_state.setdefault("ui_chart_cache", {})
+    cache = st.session_state.setdefault(Keys.CHART_CACHE, {})
     hit = cache.get(name)
     if hit is None or hit[0] != cache_key:
         hit = (cache_key, _Chart(build()))

@@ -10,9 +10,8 @@ import argparse
 import math
 import sys
 
-from labcore.data.datasets import DATASETS
 from labcore.spec.edit import override
-from labcore.spec.choices import ACTIVATIONS, DEVICES, INITS, NORMS, OPTIMIZERS, SKIPS
+from labcore.spec.fields import FIELDS
 from labcore.core.sinks import MemorySink
 from labcore.cli import models, runs
 from labcore.core.family import family_of
@@ -25,38 +24,28 @@ from labcore.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, Progress, _fmt, _num
 
 
 # ----------------------------------------------------------------------------- run
+# A flag's choices beyond the MLP's: --dataset and --norm also take what --model accepts.
+_MODEL_CHOICES = {"dataset": tuple(IMAGE_DATASETS), "norm": tuple(NORM_CHOICES)}
+_GROUP = {"net": "network", "layer": "network", "init": "network", "data": "training", "train": "training"}
+_TYPE = {"int": int, "float": float, "choice": None}
+OVERRIDES = tuple(f for f in FIELDS if f.cli)  # the spec fields ``run`` takes as flags
+
+
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """``run``'s options; the spec flags come from :data:`labcore.spec.fields.FIELDS` (those with ``cli``)."""
     p.add_argument("--preset", help="start from a preset (see `python -m labcore presets`); default relu-he")
     p.add_argument("--spec", help="start from a .json or .toml spec file instead of a preset")
-    g = p.add_argument_group("network")
-    g.add_argument("--depth", type=int, help="hidden layers")
-    g.add_argument("--width", type=int, help="units per hidden layer")
-    g.add_argument("--activation", choices=list(ACTIVATIONS))
-    g.add_argument("--init", choices=list(INITS))
-    g.add_argument("--gain", type=float)
-    g.add_argument("--norm", choices=list(dict.fromkeys([*NORMS, *NORM_CHOICES])))
-    g.add_argument("--skip", choices=list(SKIPS))
-    g.add_argument("--dropout", type=float)
-    g = p.add_argument_group("training")
-    g.add_argument("--dataset", choices=list(dict.fromkeys([*DATASETS, *IMAGE_DATASETS])))
-    g.add_argument("--steps", type=int)
-    g.add_argument("--batch-size", type=int, dest="batch_size")
-    g.add_argument("--lr", type=float)
-    g.add_argument("--optimizer", choices=list(OPTIMIZERS))
-    g.add_argument("--weight-decay", type=float, dest="weight_decay")
-    g.add_argument("--l1", type=float)
-    g.add_argument("--clip-norm", type=float, dest="clip_norm")
-    g.add_argument("--seed", type=int)
-    g.add_argument("--device", choices=list(DEVICES))
-    g.add_argument("--record-every", type=int, dest="record_every")
+    groups = {name: p.add_argument_group(name) for name in dict.fromkeys(_GROUP.values())}
+    for f in OVERRIDES:
+        kw = {"dest": f.name, "help": f.doc}
+        if f.kind == "choice":
+            kw["choices"] = list(dict.fromkeys([*f.choices, *_MODEL_CHOICES.get(f.name, ())]))
+        else:
+            kw["type"] = _TYPE[f.kind]
+        groups[_GROUP[f.section]].add_argument(f.flag, **kw)
     p.add_argument("--name", default="", help="a name for the run")
     p.add_argument("--json", metavar="PATH", help="write the run's metrics and spec as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-OVERRIDES = ("depth", "width", "activation", "init", "gain", "norm", "skip", "dropout", "dataset", "steps",
-             "batch_size", "lr", "optimizer", "weight_decay", "l1", "clip_norm", "seed", "device",
-             "record_every")
 
 
 def spec_from_args(args):
@@ -69,7 +58,7 @@ def spec_from_args(args):
     if args.spec and args.preset:
         raise SpecError("--spec", args.spec, "either --spec or --preset, not both")
     base = load_spec_file(args.spec) if args.spec else load_preset(args.preset or "relu-he").spec
-    changes = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
+    changes = {f.name: getattr(args, f.name) for f in OVERRIDES if getattr(args, f.name) is not None}
     if not isinstance(base, RunSpec):
         if changes:
             flag = "--" + next(iter(changes)).replace("_", "-")

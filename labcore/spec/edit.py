@@ -1,22 +1,18 @@
 """Change a few fields of a RunSpec by flat names: the CLI's flags and the notebook API share it.
 
-``override(spec, depth=30, lr=0.01, skip="residual")``. Layer fields (width, activation, norm,
-skip, dropout) apply to every layer; ``depth`` repeats the first layer (after the other layer
-changes). Unknown names raise SpecError listing the known ones.
+``override(spec, depth=30, lr=0.01, skip="residual")``. The names are those of
+:data:`labcore.spec.fields.FIELDS`. Layer fields (width, activation, norm, skip, dropout) apply to
+every layer; ``depth`` repeats the first layer (after the other layer changes). Unknown names
+raise SpecError listing the known ones.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
-from labcore.spec.mlp import NetSpec, RunSpec, SpecError, _int
+from labcore.spec.fields import NAMES, section
+from labcore.spec.mlp import MAX_DEPTH, NetSpec, RunSpec, SpecError, _int
 
-LAYER_KEYS = ("width", "activation", "norm", "skip", "dropout")
-INIT_KEYS = {"init": "scheme", "gain": "gain", "sigma": "sigma"}
-DATA_KEYS = {"dataset": "name", "n_samples": "n_samples", "noise": "noise", "classes": "classes",
-             "test_fraction": "test_fraction"}
-TRAIN_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "l1", "batch_size", "steps", "clip_norm",
-              "seed", "device", "record_every", "flush_every", "eval_every")
-KNOWN = ("depth",) + LAYER_KEYS + tuple(INIT_KEYS) + tuple(DATA_KEYS) + TRAIN_KEYS
+KNOWN = NAMES
 
 
 def override(spec: RunSpec, **changes) -> RunSpec:
@@ -26,20 +22,20 @@ def override(spec: RunSpec, **changes) -> RunSpec:
     if unknown:
         raise SpecError(unknown[0], changes[unknown[0]], "a known setting: " + ", ".join(KNOWN))
     net = spec.net
-    layer_changes = {k: changes[k] for k in LAYER_KEYS if k in changes}
+    layer_changes = section(changes, "layer")
     if layer_changes:
         net = net.with_all(**layer_changes)
     if "depth" in changes:
-        _int("net.depth", changes["depth"], 1, 1000)
+        _int("net.depth", changes["depth"], 1, MAX_DEPTH)
         net = NetSpec((net.layers[0],) * changes["depth"], net.init)
-    init_changes = {f: changes[k] for k, f in INIT_KEYS.items() if k in changes}
+    init_changes = section(changes, "init")
     if init_changes:
         net = replace(net, init=replace(net.init, **init_changes))
     train = spec.train
-    data_changes = {f: changes[k] for k, f in DATA_KEYS.items() if k in changes}
+    data_changes = section(changes, "data")
     if data_changes:
         train = replace(train, data=replace(train.data, **data_changes))
-    train_changes = {k: changes[k] for k in TRAIN_KEYS if k in changes}
+    train_changes = section(changes, "train")
     if train_changes:
         # flush_every must stay >= record_every: follow a larger record_every.
         if "record_every" in train_changes and "flush_every" not in train_changes:

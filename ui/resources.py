@@ -1,0 +1,127 @@
+"""Process-wide resources, shared by every session: the Lab's job manager, the Models page's job
+queue and the run store. Each is made once per server process; tests and the Runs page forget
+the store with :func:`reset_run_store` (never by touching the module's variables).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import replace
+
+import streamlit as st
+
+from labcore.train.jobs import JobManager
+
+log = logging.getLogger(__name__)
+
+# The boundary and histograms are redrawn every few seconds while a run trains (ui/lab_live.py):
+# a snapshot (a few forward passes, on the training thread) more often than this is wasted work.
+SNAPSHOT_SECONDS = 2.0
+
+
+def session_alive(session_id: str) -> bool:
+    """False once the browser session is gone (tab closed); True when we cannot tell."""
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return True
+        return Runtime.instance().is_active_session(session_id)
+    except Exception:
+        return True
+
+
+# ----------------------------------------------------------------------------- run store
+class _StoreSlot:
+    """The shared RunStore, opened on first use; an error is remembered (the Runs page explains)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.store = None
+        self.error: str | None = None
+        self.tried = False
+
+
+_store = _StoreSlot()
+
+
+def run_store():
+    """The shared run store, or None if it is missing or cannot be opened (the Runs page explains)."""
+    with _store.lock:
+        if not _store.tried:
+            _store.tried = True
+            try:
+                from labcore.store.db import RunStore
+
+                _store.store = RunStore()
+            except Exception as e:  # corrupt file, unwritable LAB_HOME...
+                _store.error = f"{type(e).__name__}: {e}"
+                log.warning("run store unavailable: %s", e)
+        return _store.store
+
+
+def reset_run_store(*, close: bool = False) -> None:
+    """Forget the shared store so the next :func:`run_store` opens it again (e.g. after the bad file
+    was moved aside, or LAB_HOME changed in a test); ``close`` closes the old one."""
+    with _store.lock:
+        old, _store.store, _store.error, _store.tried = _store.store, None, None, False
+    if close and old is not None:
+        old.close()
+
+
+def store_sink(job):
+    """The run store's sink for a job (None without a store): every job manager records there."""
+    store = run_store()
+    return store.sink(name=job.name, tags=("lab",)) if store is not None else None
+
+
+# ----------------------------------------------------------------------------- job managers
+def _warm_up() -> None:
+    """Pay first-use costs (torch, Streamlit's emoji regex) before the first Train click."""
+    try:
+        from labcore.presets import list_presets
+        from labcore.train.mlp import Trainer
+
+        spec = list_presets()[0].spec
+        spec = replace(spec, train=replace(spec.train, steps=2, device="cpu"))
+        Trainer(spec).steps(2)
+        from labcore.train import snapshot  # noqa: F401  (imports the snapshot code too)
+        # Streamlit compiles its emoji regex (about 0.2 s) the first time an alert shows
+        # non-ASCII text, such as the first diagnosis after Train: pay that now.
+        from streamlit.string_util import extract_leading_emoji
+
+        extract_leading_emoji("→ ")
+    except Exception as e:
+        log.warning("warm-up failed: %s", e)
+
+
+@st.cache_resource
+def manager() -> JobManager:
+    """The Lab's job manager (thread-safe; one of the few cached objects pages may mutate)."""
+    m = JobManager(max_workers=int(os.environ.get("LAB_MAX_JOBS", "2")), sink_factory=store_sink,
+                   heartbeat_timeout=float(os.environ.get("LAB_JOB_TIMEOUT", "120")),
+                   owner_alive=session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")),
+                   snapshot_seconds=SNAPSHOT_SECONDS)
+    threading.Thread(target=_warm_up, name="lab-warmup", daemon=True).start()
+    return m
+
+
+@st.cache_resource
+def model_jobs() -> JobManager:
+    """Full-model runs, one worker (these runs are heavy); thread-safe, like :func:`manager`.
+
+    Jobs live until their browser session is gone (no heartbeat timeout: a finished experiment
+    stays on screen while the tab is open); runs go to the run store like the Lab's.
+    """
+    return JobManager(max_workers=1, sink_factory=store_sink, heartbeat_timeout=float("inf"),
+                      owner_alive=session_alive, keep_done=12)
+
+
+def heartbeat(owner: str) -> None:
+    """Keep ``owner``'s Lab jobs alive (the sidebar calls it every few seconds on every page)."""
+    manager().heartbeat(owner)
+
+
+__all__ = ["SNAPSHOT_SECONDS", "heartbeat", "manager", "model_jobs", "reset_run_store", "run_store",
+           "session_alive", "store_sink"]
