@@ -215,4 +215,6 @@ def cmd_presets(args) -> int:
     w = max(len(p.name) for p in presets)
     for p in presets:
         print(f"{p.name:<{w}}  {p.description}")
+        if p.claim.get("text"):
+            print(f"{'':<{w}}  claim (checked on seeds {p.claim.get('seeds')}): {p.claim['text']}")
     return 0
