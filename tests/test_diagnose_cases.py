@@ -93,3 +93,14 @@ def test_the_exploding_preset_diverges_and_keeps_what_its_steps_showed():
     assert d.kind == "diverged" and d.numbers["step"] == tr.first_bad_step >= 3
     flow = [n for n in d.notes if n.kind == "exploding"]
     assert flow and flow[0].numbers["ratio"] > 1e2, sentence(d)  # the signal grew toward the input
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_first_last_ratio_of_a_he_net_at_init_reads_near_1(seed):
+    # ‖∇W‖ of h1 reads the 2-D data (‖∇W1‖ = ‖δ1‖·‖x‖), so h1/last read 0.03-0.32 for a perfect
+    # He net; the ratio starts at h2 (equal widths) and reads 0.22-1.7 (measured, seeds 0-4).
+    tr, m, d = run("relu-he", steps=1, record_every=1, seed=seed)
+    g = m.metric("grad_norm")[0]
+    assert m.first_last_ratio("grad_norm") == pytest.approx(g[1] / g[-2])
+    assert 0.1 < m.first_last_ratio("grad_norm") < 10 and 0.1 < m.first_last_ratio("out_grad_norm") < 10
+    assert g[0] / g[-2] < m.first_last_ratio("grad_norm")
