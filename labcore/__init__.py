@@ -35,6 +35,7 @@ _EXPORTS = {
     "SpecError": "labcore.core.errors", "LAYER_METRICS": "labcore.core.metrics",
     "MetricsChunk": "labcore.core.metrics", "Trainer": "labcore.train.mlp", "list_presets": "labcore.presets",
     "load_preset": "labcore.presets", "override": "labcore.spec.edit",
+    "Change": "labcore.spec.events", "Event": "labcore.spec.events", "SurgeryError": "labcore.spec.events",
 }
 
 __all__ = sorted(_EXPORTS)

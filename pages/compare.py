@@ -11,6 +11,7 @@ import streamlit as st
 import ui.strings_compare  # noqa: F401
 import ui.strings_runs  # noqa: F401  (status names)
 from labcore.figures import compare as cp
+from labcore.figures.events import mark_events
 from labcore.store.db import StoreError
 from ui import resources, state, widgets
 from ui.i18n import t
@@ -91,10 +92,21 @@ else:
 
 st.subheader(L("cmp.profiles"))
 widgets.chart(cp.profiles_at_step(chosen, step, metric, align, labels=plot_labels, raw=True), key="cmp_profiles")
+try:  # live-surgery events, drawn as labelled markers on the step axes
+    events = {i: store.events(i) for i in picked}
+except (StoreError, KeyError):
+    events = {}
 st.subheader(L("cmp.curves"))
-widgets.chart(cp.curves(chosen, step, labels=plot_labels, raw=True), key="cmp_curves")
+curves = cp.curves(chosen, step, labels=plot_labels, raw=True)
+for i in picked:
+    mark_events(curves, events.get(i, []), prefix=f"{label(i)}: ")
+widgets.chart(curves, key="cmp_curves")
 st.subheader(L("cmp.heatmaps"))
-widgets.chart(cp.heatmaps(chosen, step, metric, align, labels=plot_labels, raw=True), key="cmp_heatmaps")
+heats = cp.heatmaps(chosen, step, metric, align, labels=plot_labels, raw=True)
+for k, i in enumerate(picked):
+    sx = "" if k == 0 else str(k + 1)
+    mark_events(heats, events.get(i, []), axes=[(f"x{sx}", f"y{sx}")])
+widgets.chart(heats, key="cmp_heatmaps")
 
 st.subheader(L("cmp.difference"))
 d1, d2 = st.columns(2)

@@ -13,7 +13,7 @@ import ui.strings_lab  # noqa: F401  (registers the page's strings)
 from labcore.data.datasets import DATASETS
 from labcore.data.tensors import load_arrays
 from labcore.figures import plots
-from ui import form, lab_live, lab_session, state, widgets
+from ui import form, lab_live, lab_session, state, surgery, widgets
 from ui.i18n import t
 from ui.keys import Keys
 
@@ -68,6 +68,7 @@ with side:
 
 # ----------------------------------------------------------------------------- spec + errors
 spec, errors = form.controls_to_spec(form.control_values())
+planned_error = errors.pop("events", None)  # a loaded spec's [[events]] that no longer fit (not blocking)
 loose = []  # errors of controls that are not on this page (seed, device in the sidebar)
 for name, err in errors.items():
     if name in slots:
@@ -92,6 +93,8 @@ if spec is not None:
             st.error(L("err.data", error=f"{type(e).__name__}: {e}"), icon="⚠️")
 else:
     diagram_box.caption(L("lab.fix_first"))
+with diagram_box:
+    surgery.planned_box(spec, planned_error)
 
 # ----------------------------------------------------------------------------- run panel
 st.divider()

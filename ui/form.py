@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from labcore.data.datasets import DATASETS
+from labcore.spec.events import Event
 from labcore.spec.fields import BY_NAME, Field, section
 from labcore.spec.mlp import MAX_DEPTH, DataSpec, InitSpec, LayerSpec, NetSpec, RunSpec, SpecError, TrainSpec
 from ui.i18n import t
@@ -124,6 +125,7 @@ def spec_to_controls(spec: RunSpec) -> dict:
             overrides[i] = diff
     out = {c.key: c.to_widget(c.field.get(spec)) for c in CONTROLS if not c.sidebar}
     out[Keys.OVERRIDES] = overrides
+    out[Keys.PLANNED_EVENTS] = [e.to_dict() for e in spec.events]  # [[events]] ride along (ui.surgery)
     return out
 
 
@@ -138,7 +140,7 @@ def apply_spec(spec: RunSpec) -> None:
 def control_values() -> dict:
     """The controls' values in this session (session key -> value), overrides included."""
     ss = st.session_state
-    return {k: ss.get(k) for k in [c.key for c in CONTROLS] + [Keys.OVERRIDES]}
+    return {k: ss.get(k) for k in [c.key for c in CONTROLS] + [Keys.OVERRIDES, Keys.PLANNED_EVENTS]}
 
 
 def controls_to_spec(values: Values) -> tuple[RunSpec | None, dict[str, SpecError]]:
@@ -201,6 +203,12 @@ def controls_to_spec(values: Values) -> tuple[RunSpec | None, dict[str, SpecErro
     from labcore.train.device import resolve_device
 
     spec = RunSpec(NetSpec(tuple(layers), init), train)  # every part is valid: so is the whole
+    planned = values.get(Keys.PLANNED_EVENTS) or []
+    if planned:  # a loaded spec's live changes; if they no longer fit, the run goes without them
+        try:
+            spec = replace(spec, events=tuple(Event.from_dict(d, f"events[{i}]") for i, d in enumerate(planned)))
+        except SpecError as e:
+            errors["events"] = e  # shown by ui.surgery.planned_box, not under a control
     if not attempt(lambda: check_size(spec), "depth"):
         return None, errors
     if not attempt(lambda: resolve_device(spec.train.device), "device"):  # e.g. cuda on a CPU box

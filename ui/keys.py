@@ -37,6 +37,7 @@ class Keys:
     # --- the Lab's run panel (ui.lab_live)
     TWIN = "lab_twin"  # "Compare with": the twin variant, or "none"
     JOBS = "lab_jobs"  # ids of this session's jobs (A, and B when twinned)
+    PLANNED_EVENTS = "lab_planned_events"  # a loaded spec's [[events]] (dict form), added to the form's spec
     RUN_NAME = "lab_run_name"  # the name new runs get (the preset's, or "custom")
     JUST_STARTED = "lab_just_started"  # the next poll waits for the first chunk
     DEFER_MORE = "lab_defer_more"  # the first redraw after Train draws the gradient charts only

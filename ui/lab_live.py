@@ -19,7 +19,7 @@ from labcore.figures import plots
 from labcore.core.status import RUNNING_OR_WAITING
 from labcore.figures.diagnose import diagnose
 from labcore.spec.twins import VARIANTS, twin
-from ui import lab_session, resources, state, widgets
+from ui import lab_session, resources, state, surgery, widgets
 from ui.i18n import t
 from ui.keys import Keys
 
@@ -127,6 +127,7 @@ def panel() -> None:
     """Action bar + live view. Reruns alone when one of its buttons is pressed."""
     jobs = session_jobs()
     _action_bar(jobs)
+    surgery.panel(jobs)  # live changes while a run trains or is paused
     running = any(j.status in RUNNING_OR_WAITING for j in jobs)
     st.session_state[Keys.POLLING] = running
     if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
@@ -194,6 +195,7 @@ def _live() -> None:
     labels = widgets.plot_labels(lang)
     two = len(views) > 1
     _status(views, tags)
+    surgery.event_log(views, tags)
     if views[0].summary.get("device"):
         ss[Keys.DEVICE_LABEL] = views[0].summary["device"]
     for v, tag in zip(views, tags):
@@ -210,11 +212,11 @@ def _live() -> None:
     with right:
         # Twins share one colour range; computed only when a heatmap is rebuilt (new data).
         zr = (lambda: plots.heat_range([v.metrics for v in views])) if two else (lambda: None)
-        _per_run("heat", views, tags, ver, rev, streaming, lambda v, tag: plots.grad_heatmap(
+        _per_run("heat", views, tags, ver, rev, streaming, lambda v, tag: surgery.marked(plots.grad_heatmap(
             v.metrics, labels=labels, zrange=zr(), raw=True,
-            title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")))
-    widgets.cached_chart("loss", ver, lambda: plots.loss_curves(runs, labels=labels, height=330, raw=True),
-                         key=Keys.chart("loss"), live=streaming, rev=rev)
+            title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")), [v], [tag]))
+    widgets.cached_chart("loss", ver, lambda: surgery.marked(plots.loss_curves(
+        runs, labels=labels, height=330, raw=True), views, tags), key=Keys.chart("loss"), live=streaming, rev=rev)
     if ss.get(Keys.POLLING) and not streaming:
         ss[Keys.POLLING] = False
         st.rerun()  # a full rerun: buttons update and polling stops
@@ -239,8 +241,8 @@ def _live_more() -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{L('chart.update')}**")
-        _per_run("update", views, tags, ver, rev, streaming, lambda v, tag: plots.update_ratio(
-            v.metrics, labels=labels, title=tag if two else None, height=380, raw=True))
+        _per_run("update", views, tags, ver, rev, streaming, lambda v, tag: surgery.marked(plots.update_ratio(
+            v.metrics, labels=labels, title=tag if two else None, height=380, raw=True), [v], [tag]))
     with right:
         st.markdown(f"**{L('chart.acts')}**")
         widgets.cached_chart("acts", ver, lambda: plots.activation_stats(runs, labels=labels, height=380, raw=True),

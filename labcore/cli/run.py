@@ -106,6 +106,7 @@ def run_result(spec, summary: dict, metrics, name: str = "") -> dict:
         "steps_per_second": _num(summary["steps_per_second"]),
         "device": summary["device"],
         "params": summary["params"],
+        "events": list(summary.get("events") or []),  # live changes applied (labcore.spec.events)
         "spec": to_dict(spec),
     }
 
@@ -130,6 +131,8 @@ def print_summary(result: dict, metrics, out=None) -> None:
     print(f"final loss: {_fmt(r['final_loss'] or math.nan)}   test accuracy: "
           f"{'—' if acc is None else f'{acc:.1%}'}", file=out)
     print(f"diagnosis: {r['diagnosis']['sentence']}", file=out)
+    for e in r.get("events") or []:
+        print(f"event at step {e['step']}: {e['label']}   (pause {e.get('pause_ms', 0):.1f} ms)", file=out)
     bad = f" at step {r['first_bad_step']}" if r["first_bad_step"] else ""
     print(f"status: {r['status']}{bad}   steps: {r['steps']}   "
           f"{r['steps_per_second'] or 0:.0f} steps/s   device: {r['device']}   params: {r['params']:,}", file=out)

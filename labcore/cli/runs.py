@@ -69,16 +69,19 @@ def cmd_show(args) -> int:
         rec = run_record(store.get(args.id))
         spec = store.spec(args.id)
         m = store.metrics(args.id)
+        events = store.events(args.id)
     rec["recorded_steps"] = len(m)
     rec["layers"] = list(m.layers)
     rec["first_last_ratio"] = _num(m.first_last_ratio())
     if args.json:
-        print(json.dumps({**rec, "spec": to_dict(spec)}, indent=2))
+        print(json.dumps({**rec, "spec": to_dict(spec), "events": events}, indent=2))
         return EXIT_OK
     for k, v in rec.items():
         if k != "layers":
             print(f"{k:>16}: {v if v is not None else '—'}")
     print(f"{'layers':>16}: {', '.join(rec['layers'])}")
+    for e in events:  # live changes (labcore.spec.events)
+        print(f"{'event':>16}: step {e['step']}: {e['label']} (pause {e.get('pause_ms', 0):.1f} ms)")
     if len(m):
         g = m.metric("grad_norm")[-1]
         print("\nlast recorded gradient norm per layer:")

@@ -68,6 +68,9 @@ class Trainer(Protocol):
     @property
     def steps_per_second(self) -> float: ...
 
+    # Optional: ``apply(change) -> dict`` and ``check(change) -> list[dict]`` for live surgery
+    # (labcore.spec.events; the MLP trainer has them). Job.apply refuses runs whose trainer has none.
+
 
 @dataclass(frozen=True)
 class Family:

@@ -38,8 +38,13 @@ class MLP(nn.Module):
             d = blocks[-1].out_dim
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(d, n_classes)
-        self.probe_points = [ProbePoint(f"h{i + 1}", b.linear.weight, b.act, l.activation)
-                             for i, (b, l) in enumerate(zip(blocks, spec.layers))]
+        self.refresh([l.activation for l in spec.layers])
+
+    def refresh(self, activations: list[str]) -> None:
+        """Rebuild :attr:`probe_points` from the blocks as they are now (after live surgery
+        replaced a block's ``.act``, ``.norm``, ``.drop`` or ``.skip``); one activation key per block."""
+        self.probe_points = [ProbePoint(f"h{i + 1}", b.linear.weight, b.act, a)
+                             for i, (b, a) in enumerate(zip(self.blocks, activations))]
         self.probe_points.append(ProbePoint("out", self.head.weight, self.head, "identity", hidden=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -41,4 +41,4 @@ def override(spec: RunSpec, **changes) -> RunSpec:
         if "record_every" in train_changes and "flush_every" not in train_changes:
             train_changes["flush_every"] = max(train.flush_every, train_changes["record_every"])
         train = replace(train, **train_changes)
-    return RunSpec(net, train)
+    return RunSpec(net, train, spec.events)  # live-surgery events kept (refused if they no longer fit)

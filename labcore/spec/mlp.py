@@ -12,6 +12,7 @@ from typing import Any
 from labcore.core.errors import SpecError, _choice, _float, _int  # noqa: F401  (SpecError re-exported)
 from labcore.data.datasets import DATASETS, DataSpec  # noqa: F401  (DataSpec re-exported)
 from labcore.spec.choices import ACTIVATIONS, DEVICES, INITS, NORMS, OPTIMIZERS, SKIPS
+from labcore.spec.events import Event, RunState, SurgeryError, advance
 
 MAX_DEPTH = 1000  # hidden layers; the charts stay interactive up to here
 MAX_WIDTH = 16384  # units per layer; the size guard catches large combinations earlier
@@ -131,12 +132,29 @@ class RunSpec:
 
     net: NetSpec = field(default_factory=NetSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
+    events: tuple[Event, ...] = ()  # live changes at step boundaries (labcore.spec.events), by step
 
     def __post_init__(self):
         if not isinstance(self.net, NetSpec):
             raise SpecError("net", self.net, "a network spec")
         if not isinstance(self.train, TrainSpec):
             raise SpecError("train", self.train, "a training spec")
+        events = self.events
+        if isinstance(events, list):
+            events = tuple(events)
+        if not isinstance(events, tuple) or not all(isinstance(e, Event) for e in events):
+            raise SpecError("events", self.events, "a list of events (step + set)")
+        events = tuple(sorted(events, key=lambda e: e.step))  # stable: same-step events keep their order
+        object.__setattr__(self, "events", events)
+        # Play the events on the spec now, so a bad one is refused when the spec is read, not mid-run.
+        state = RunState(replace(self, events=())) if events else None
+        for i, e in enumerate(events):
+            if e.step >= self.train.steps:
+                raise SpecError(f"events[{i}].step", e.step, f"a step before the run's end ({self.train.steps})")
+            try:
+                state, _ = advance(state, e.change)
+            except SurgeryError as err:
+                raise SpecError(f"events[{i}].{err.field}", err.value, err.allowed) from None
 
 
 def spec_fields(cls) -> list[str]:
@@ -176,7 +194,10 @@ def to_dict(spec: RunSpec, *, drop_defaults: bool = False) -> dict:
     if init or not drop_defaults:
         net["init"] = init
     train = _plain(spec.train, drop_defaults=drop_defaults)
-    return {"net": net, "train": train}
+    out = {"net": net, "train": train}
+    if spec.events:  # a spec without events keeps its old form
+        out["events"] = [e.to_dict() for e in spec.events]
+    return out
 
 
 def _build(cls, d: Any, where: str):
@@ -202,9 +223,13 @@ def from_dict(d: Any) -> RunSpec:
         d = {k: v for k, v in d.items() if k != "kind"}
     if not isinstance(d, dict):
         raise SpecError("spec", d, "a table with 'net' and 'train'")
-    unknown = sorted(set(d) - {"net", "train"})
+    unknown = sorted(set(d) - {"net", "train", "events"})
     if unknown:
-        raise SpecError(unknown[0], d[unknown[0]], "only 'net' and 'train' at the top level")
+        raise SpecError(unknown[0], d[unknown[0]], "only 'net', 'train' and 'events' at the top level")
+    raw_events = d.get("events", [])
+    if not isinstance(raw_events, list):
+        raise SpecError("events", raw_events, "a list of [[events]] tables")
+    events = tuple(Event.from_dict(e, f"events[{i}]") for i, e in enumerate(raw_events))
     net = d.get("net", {})
     if not isinstance(net, dict):
         raise SpecError("net", net, "a table")
@@ -234,4 +259,4 @@ def from_dict(d: Any) -> RunSpec:
         raise SpecError("train", train, "a table")
     train = dict(train)
     data = _build(DataSpec, train.pop("data", {}), "train.data")
-    return RunSpec(netspec, _build(TrainSpec, {**train, "data": data}, "train"))
+    return RunSpec(netspec, _build(TrainSpec, {**train, "data": data}, "train"), events)

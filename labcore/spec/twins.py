@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from labcore.spec.mlp import InitSpec, RunSpec
+from labcore.spec.mlp import InitSpec, RunSpec, SpecError
 
 
 def _layers(**changes) -> Callable[[RunSpec], RunSpec]:
@@ -43,8 +43,18 @@ VARIANTS: dict[str, Callable[[RunSpec], RunSpec]] = {
 
 
 def twin(spec: RunSpec, variant: str) -> RunSpec:
-    """Spec B for ``variant`` (a key of VARIANTS); raises KeyError for an unknown one."""
-    return VARIANTS[variant](spec)
+    """Spec B for ``variant`` (a key of VARIANTS); raises KeyError for an unknown one.
+
+    B keeps A's live-surgery events where they still apply; where B's net already has what an
+    event would change (a residual twin of a run whose event adds residual skips), B has none.
+    """
+    fn = VARIANTS[variant]
+    try:
+        return fn(spec)
+    except SpecError:
+        if not spec.events:
+            raise
+        return fn(replace(spec, events=()))
 
 
 __all__ = ["VARIANTS", "twin"]

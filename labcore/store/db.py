@@ -42,7 +42,7 @@ from labcore.store.schema import (ACTIVE, ACTIVE_LOCK, HOST, PID, SCHEMA_V1, STA
                            alive)
 
 APPLICATION_ID = 0x47464C42  # "GFLB": marks a file as a Gradient Flow Lab store
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STORE_FILENAME = "runs.sqlite"
 STATUSES = tuple(s.value for s in STORED_STATUSES)
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -337,6 +337,7 @@ class RunStore:
         acc, tl, ta = _last_finite(chunk.acc), _last_finite(chunk.test_loss), _last_finite(chunk.test_acc)
         ratio = _finite_or_none(chunk.first_last_ratio()) if len(chunk) else None
         status = _live_status(summary.get("status"))
+        events = _events_json(summary)
 
         def write(c):
             if blob is not None:
@@ -349,10 +350,10 @@ class RunStore:
                 "wall_seconds=COALESCE(?, wall_seconds), device=COALESCE(NULLIF(?, ''), device), "
                 "final_loss=COALESCE(?, final_loss), final_acc=COALESCE(?, final_acc), "
                 "final_test_loss=COALESCE(?, final_test_loss), final_test_acc=COALESCE(?, final_test_acc), "
-                "grad_ratio=COALESCE(?, grad_ratio) WHERE id=?",
+                "grad_ratio=COALESCE(?, grad_ratio), events=COALESCE(?, events) WHERE id=?",
                 (status, int(summary.get("steps", last)), summary.get("first_bad_step"),
                  _finite_or_none(summary.get("steps_per_second")), time.time(), wall_seconds,
-                 summary.get("device", ""), loss, acc, tl, ta, ratio, run_id))
+                 summary.get("device", ""), loss, acc, tl, ta, ratio, events, run_id))
 
         self._write(write)
 
@@ -365,10 +366,10 @@ class RunStore:
             status = "stopped"  # ended while paused or before starting
         self._write(lambda c: c.execute(
             "UPDATE runs SET status=?, steps=?, first_bad_step=?, error=?, heartbeat=?, "
-            "steps_per_second=COALESCE(?, steps_per_second), wall_seconds=COALESCE(?, wall_seconds) "
-            "WHERE id=?",
+            "steps_per_second=COALESCE(?, steps_per_second), wall_seconds=COALESCE(?, wall_seconds), "
+            "events=COALESCE(?, events) WHERE id=?",
             (status, int(summary.get("steps", 0)), summary.get("first_bad_step"), error, time.time(),
-             _finite_or_none(summary.get("steps_per_second")), wall_seconds, run_id)))
+             _finite_or_none(summary.get("steps_per_second")), wall_seconds, _events_json(summary), run_id)))
         with ACTIVE_LOCK:
             ACTIVE.discard((str(self.path.resolve()), run_id))
 
@@ -454,11 +455,26 @@ class RunStore:
         df["created"] = pd.to_datetime(df["created"], unit="s")
         return df
 
-    def spec(self, run_id: int):
-        rows = self._read("SELECT spec FROM runs WHERE id=?", (int(run_id),))
+    def spec(self, run_id: int, *, events: bool = True):
+        """The run's spec: as it started plus the live changes applied to it (``events=False``:
+        as it started). Training the returned spec replays the run, events included."""
+        rows = self._read("SELECT spec, events FROM runs WHERE id=?", (int(run_id),))
         if not rows:
             raise KeyError(f"no run with id {run_id} in {self.path}")
-        return from_dict(json.loads(rows[0][0]))
+        d = json.loads(rows[0][0])
+        recorded = json.loads(rows[0][1] or "[]")
+        if events and recorded and isinstance(d, dict) and d.get("kind", "mlp") == "mlp":
+            d["events"] = [{"step": e["step"], "set": e["set"], **({"layers": e["layers"]} if e.get("layers") else {})}
+                           for e in recorded]
+        return from_dict(d)
+
+    def events(self, run_id: int) -> list[dict]:
+        """The live changes applied to a run, oldest first: step, label, changes [{what, from,
+        to}], set, layers, notes, pause_ms, sps_before, sps_after, identity_error (norms)."""
+        rows = self._read("SELECT events FROM runs WHERE id=?", (int(run_id),))
+        if not rows:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+        return json.loads(rows[0][0] or "[]")
 
     def metrics(self, run_id: int) -> MetricsChunk:
         """Every flushed chunk of the run, concatenated."""
@@ -510,6 +526,12 @@ def layer_frame(m: MetricsChunk) -> pd.DataFrame:
     for j, name in enumerate(LAYER_METRICS):
         cols[name] = m.layer[:, j, :].reshape(-1)  # (R, L) -> R*L, step-major like to_frame
     return pd.DataFrame(cols)
+
+
+def _events_json(summary: dict) -> str | None:
+    """The summary's event records as JSON, or None (keep what is stored) when it has none."""
+    ev = summary.get("events")
+    return json.dumps(ev, default=float) if ev else None
 
 
 def _live_status(status) -> str:

@@ -56,8 +56,14 @@ def _v1_to_v2(con: sqlite3.Connection) -> None:
     con.execute("CREATE INDEX IF NOT EXISTS runs_status ON runs(status)")
 
 
+def _v2_to_v3(con: sqlite3.Connection) -> None:
+    # Live surgery: the changes applied to a run, as a JSON list of event records (step, label,
+    # changes [{what, from, to}], set, layers, notes, pause_ms...). Old runs have none.
+    con.execute("ALTER TABLE runs ADD COLUMN events TEXT NOT NULL DEFAULT '[]'")
+
+
 # version -> function upgrading a file of that version by one step (inside one transaction)
-UPGRADES = {1: _v1_to_v2}
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 # ----------------------------------------------------------------------------- process identity

@@ -34,6 +34,13 @@ class JobView:
     error: str | None
     version: int  # grows with every chunk or snapshot: a cache key for figures
     extras: dict = field(default_factory=dict)  # snapshot data: "boundary", "hist", "snapshot_step"
+    surgery: tuple = ()  # live changes applied or refused, oldest first (Job.surgery_log)
+    pending_changes: int = 0  # live changes queued for the next chunk boundary
+
+    @property
+    def events(self) -> list[dict]:
+        """The live changes applied so far (step, label, changes, notes, pause_ms...)."""
+        return list(self.summary.get("events") or [])
 
     @property
     def active(self) -> bool:
@@ -77,6 +84,9 @@ class Job:
         self._rng = None  # the trainer's RNG state between chunks
         self._last_snap = 0.0  # perf_counter() of the last snapshot
         self._snap_cost = 0.0  # seconds the last snapshot took
+        # Live surgery: changes queued by apply(), applied by the worker at the next chunk boundary.
+        self._changes: list = []
+        self.surgery_log: list[dict] = []  # {"ok": bool, "label"/"error": str, "step": int}, newest last
 
     # ------------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
@@ -103,6 +113,46 @@ class Job:
         if tr is not None:
             tr.stop()
         self.manager._wake()
+
+    def apply(self, change) -> list[dict]:
+        """Queue a live change (a :class:`~labcore.spec.events.Change` or its dict form) for the
+        next chunk boundary; thread-safe, returns at once with the diffs it will make.
+
+        A change that cannot apply raises :class:`~labcore.spec.events.SurgeryError` here, with
+        the run untouched: a finished run, a run not started yet, a family without live surgery,
+        an unknown layer, a norm on a layer that has one...
+        """
+        from labcore.spec.events import Change, SurgeryError, advance, ended  # no torch: cheap
+
+        if isinstance(change, dict):
+            change = Change.from_dict(change)
+        status = self.status
+        if self.done:
+            raise ended(str(status))
+        tr = self.trainer
+        if tr is None:
+            raise SurgeryError("run", str(status), "a started run",
+                               "This run has not started yet: try again in a moment.")
+        if not hasattr(tr, "apply"):
+            raise SurgeryError("run", self.family.name, "an MLP run",
+                               "This kind of run takes no live changes (only the Lab's MLP runs do).")
+        with self._lock:  # checked against the net as the queued changes will leave it
+            state = tr.state
+            for c in self._changes:
+                try:
+                    state = advance(state, c)[0]
+                except SurgeryError:
+                    pass
+            diffs = advance(state, change)[1]
+            self._changes.append(change)
+            self._version += 1
+        self.manager._wake()
+        return diffs
+
+    @property
+    def pending_changes(self) -> int:
+        with self._lock:
+            return len(self._changes)
 
     def set_focus(self, layer: str | None) -> None:
         """Choose the layer whose histograms the next snapshot computes."""
@@ -142,7 +192,7 @@ class Job:
                 summary["sink_error"] = self.sink_error
             self._view = JobView(self.id, self.name, self.spec, status, pos, self._steps,
                                  self.schedule.total_steps, metrics, summary, self.error, self._version,
-                                 dict(self.extras))
+                                 dict(self.extras), tuple(self.surgery_log), len(self._changes))
             return self._view
 
     def wait_for_data(self, timeout: float) -> bool:
@@ -180,6 +230,26 @@ class Job:
         with self._lock:
             self.extras = data
             self._version += 1
+
+    def _apply_changes(self) -> bool:
+        """Worker side, holding ``model_lock``: apply the queued changes in order. A change that
+        turns out not to apply (an earlier one changed the net) is logged and skipped."""
+        from labcore.spec.events import SurgeryError
+
+        with self._lock:
+            changes, self._changes = self._changes, []
+        if not changes:
+            return False
+        for c in changes:
+            try:
+                rec = self.trainer.apply(c)
+                entry = {"ok": True, "step": rec["step"], "label": rec["label"], "record": rec}
+            except SurgeryError as e:
+                entry = {"ok": False, "step": self.trainer.step, "error": str(e)}
+            with self._lock:
+                self.surgery_log.append(entry)
+                self._version += 1
+        return True
 
     def _set(self, **kw) -> None:
         with self._lock:

@@ -234,6 +234,8 @@ class JobManager:
                 if job._stop.is_set():
                     self._finish_job(job)
                     continue
+                if job._changes:  # live surgery, at this chunk boundary (also while paused)
+                    self._apply_changes(job)
                 n = job._steps_allowed(self._chunk_size(job))
                 if n > 0:
                     self._run_chunk(job, n)
@@ -315,6 +317,19 @@ class JobManager:
         self._sink_call(job, "append", chunk, tr.summary())
         if tr.done:
             self._finish_job(job)
+
+    def _apply_changes(self, job: Job) -> None:
+        tr = job.trainer
+        try:
+            with job.model_lock:
+                applied = job._apply_changes()
+        except Exception as e:  # a failed surgery ends the run as failed, never silently
+            job._set(error=f"{type(e).__name__}: {e}")
+            log.exception("surgery on job %s failed", job.id)
+            self._finish_job(job, failed=True)
+            return
+        if applied:  # the store gets the event now, even while the run stays paused
+            self._sink_call(job, "append", MetricsChunk.empty(tr.layers), tr.summary())
 
     def _finish_job(self, job: Job, failed: bool = False) -> None:
         tr = job.trainer

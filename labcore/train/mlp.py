@@ -8,6 +8,7 @@ shared :class:`~labcore.train.loop.TrainLoop`.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -23,6 +24,8 @@ from labcore.train.recalibrate import batchnorms, recalibrate_batchnorm
 from labcore.nets.registry import OPTIMIZER_FNS
 from labcore.spec.size import SizeBudget, check_size
 from labcore.spec.mlp import RunSpec
+from labcore.spec.events import Change, RunState
+from labcore.train import surgery
 
 class Trainer(TrainLoop):
     """One run of a RunSpec. Not thread-safe except for :meth:`stop`."""
@@ -51,14 +54,36 @@ class Trainer(TrainLoop):
         self._eval_steps: list[int] = []
         self._bns = batchnorms(self.model)  # evaluated with recalibrated statistics (train/recalibrate.py)
         self.total_steps, self.flush_every = t.steps, t.flush_every
+        # Live surgery: the spec as it is now, the events applied so far and those still planned.
+        self.state = RunState(replace(spec, events=()))
+        self.events: list[dict] = []
+        self._planned = list(spec.events)
+        self._last_idx = None  # the last batch's indices (an inserted norm is fitted on it)
         self._init_loop()
+
+    # ------------------------------------------------------------------ live surgery
+    def apply(self, change: Change | dict) -> dict:
+        """Apply a change now, at this step boundary; returns its event record (step, label,
+        changes [{what, from, to}], notes, pause_ms...). A change that cannot apply raises
+        :class:`~labcore.spec.events.SurgeryError` and leaves the run untouched."""
+        if isinstance(change, dict):
+            change = Change.from_dict(change)
+        return surgery.apply(self, change)
+
+    def check(self, change: Change | dict) -> list[dict]:
+        """The diffs ``change`` would make now, or a SurgeryError; changes nothing."""
+        if isinstance(change, dict):
+            change = Change.from_dict(change)
+        return surgery.check(self, change)[1]
 
     # ------------------------------------------------------------------ loop
     def _train_step(self) -> None:
-        t = self.spec.train
+        while self._planned and self._planned[0].step == self.step:  # a host int: no sync
+            self.apply(self._planned.pop(0).change)
+        t = self.state.spec.train
         self.step += 1
         record = self.step % t.record_every == 0 or self.step == 1
-        idx = self.batches.next()
+        idx = self._last_idx = self.batches.next()
         x, y = self.data.x_train[idx], self.data.y_train[idx]
         if record:
             self.probe.arm()
@@ -102,7 +127,19 @@ class Trainer(TrainLoop):
     def summary(self) -> dict:
         return {"status": self.status, "steps": self.step, "first_bad_step": self.first_bad_step,
                 "steps_per_second": self.steps_per_second, "device": self.device_label,
-                "params": self.params, "layers": self.layers}
+                "params": self.params, "layers": self.layers, "events": self._event_records()}
+
+    def _event_records(self) -> list[dict]:
+        """The applied events, each with the steps/s measured after it (until the next one)."""
+        out = []
+        for i, e in enumerate(self.events):
+            nxt = next((n for n in self.events[i + 1:] if n["step"] > e["step"]), None)
+            end_step, end_s = (nxt["step"], nxt["train_seconds"]) if nxt else (self.step, self.train_seconds)
+            rec = {k: v for k, v in e.items() if k != "train_seconds"}
+            if end_s > e["train_seconds"] and end_step > e["step"]:
+                rec["sps_after"] = round((end_step - e["step"]) / (end_s - e["train_seconds"]), 2)
+            out.append(rec)
+        return out
 
 
 __all__ = ["Trainer", "STATUSES", "LAYER_METRICS"]
