@@ -3,6 +3,10 @@
 It draws the shared sidebar (language, seed, device in use and device choice) and hands over to
 the current page through ``st.navigation``. Pages live in ``pages/``; a page file that is not
 there yet is simply left out of the menu.
+
+Nothing that reaches the router becomes a traceback (ui/recover.py): a link that breaks the
+session's setup or a page that raises is logged server-side, the Lab's settings go back to the
+default preset, and the page says so in one line, with the sidebar and the Train button intact.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import ui.strings_app  # noqa: F401  (registers the app's strings)
 from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
-from ui import resources, state
+from ui import gate, recover, resources, state
 from ui.i18n import LANGUAGES, t
 from ui.keys import Keys
 
@@ -29,7 +33,8 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide")
-state.init_app()
+gate.require_password(st.session_state.get(Keys.LANG) or st.query_params.get("lang") or "en")  # off unless set
+recover.guarded_init(state.init_app)
 lang = state.lang()
 
 
@@ -70,4 +75,5 @@ with st.sidebar:
 pages = [st.Page(path, title=t(key, lang), icon=icon, default=default)
          for path, key, icon, default in PAGES if (ROOT / path).exists()]
 current = st.navigation(pages)  # after the sidebar: its widgets keep their state on every page
-current.run()
+recover.show_notice(lang)
+recover.guarded_run(current, lang)

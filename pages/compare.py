@@ -14,6 +14,7 @@ from labcore.figures import compare as cp
 from labcore.figures.events import mark_events
 from labcore.store.db import StoreError
 from ui import resources, state, widgets
+from ui.safe import md
 from ui.i18n import t
 
 state.ensure_router()  # a first request straight to this page still gets the sidebar
@@ -43,7 +44,7 @@ try:
     store.recover()
     runs = store.runs_frame()
 except StoreError as e:
-    st.error(str(e), icon="⚠️")
+    st.error(md(e), icon="⚠️")
     st.stop()
 if len(runs) < 2:
     st.info(L("cmp.too_few_runs"))
@@ -73,7 +74,7 @@ if len(picked) < 2:
 try:
     chosen = [(label(i), _metrics(str(store.path), i, int(info[i].steps), info[i].status)) for i in picked]
 except StoreError as e:
-    st.error(str(e), icon="⚠️")
+    st.error(md(e), icon="⚠️")
     st.stop()
 plot_labels = {k: t(f"plotc.{k}", lang) for k in cp.LABELS}
 

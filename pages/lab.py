@@ -16,6 +16,7 @@ from labcore.figures import plots
 from ui import form, lab_live, lab_session, state, surgery, widgets
 from ui.i18n import t
 from ui.keys import Keys
+from ui.safe import md
 
 state.ensure_router()  # a first request straight to this page still gets the sidebar
 
@@ -34,7 +35,7 @@ lab_session.start()  # a link or another page may ask for a configuration; else 
 st.title(L("lab.title"))
 st.caption(L("lab.subtitle"))
 if ss.get(Keys.URL_ERROR):
-    st.error(L("err.url", error=ss[Keys.URL_ERROR]), icon="⚠️")
+    st.error(L("err.url", error=md(ss[Keys.URL_ERROR])), icon="⚠️")  # it quotes the link: never markup
     if st.button(L("err.url_dismiss"), key=Keys.URL_DISMISS):
         ss.pop(Keys.URL_ERROR, None)
         st.rerun()
@@ -90,7 +91,7 @@ if spec is not None:
             widgets.cached_chart("preview", (code, lang, "p"), lambda: plots.data_preview(
                 kind, xtr, ytr, labels=labels, raw=True), key=Keys.PREVIEW)
         except Exception as e:  # a data set that cannot be generated here: say so, keep going
-            st.error(L("err.data", error=f"{type(e).__name__}: {e}"), icon="⚠️")
+            st.error(L("err.data", error=md(f"{type(e).__name__}: {e}")), icon="⚠️")
 else:
     diagram_box.caption(L("lab.fix_first"))
 with diagram_box:

@@ -19,6 +19,8 @@ from labcore.nets.zoo import MODELS
 from labcore.core.status import RUNNING_OR_WAITING
 from labcore.spec.choices import INITS
 from labcore.spec.mlp import SpecError
+from labcore.core.family import family_of
+from ui.safe import md
 from ui import state, widgets
 from ui.resources import model_jobs
 from ui.i18n import t
@@ -67,14 +69,14 @@ def _dataset_box(prefix: str) -> tuple[str, int]:
         up = c[1].selectbox(L("models.upsample"), list(UPSAMPLE_SIZES), key=f"{prefix}_upsample",
                             format_func=lambda s: L(f"models.upsample.{s}"))
     if not is_available(name):
-        st.warning(L("models.missing", name=name, root=torchvision_root()), icon=":material/download:")
+        st.warning(L("models.missing", name=name, root=md(torchvision_root())), icon=":material/download:")
         if st.button(L("models.download", name=name), key=f"{prefix}_download"):
             with st.spinner(L("models.downloading", name=name)):
                 try:
                     download(name)
                     st.success(L("models.downloaded", name=name))
                 except Exception as e:  # noqa: BLE001 - no network, disk full...: say so
-                    st.error(L("models.download_failed", error=f"{type(e).__name__}: {e}"))
+                    st.error(L("models.download_failed", error=md(f"{type(e).__name__}: {e}")))
     return name, up
 
 
@@ -115,7 +117,7 @@ def _status_lines(views) -> None:
                            epochs=s.get("epochs", "?"), steps=v.steps, total=v.total_steps,
                            ips=s.get("images_per_second", 0.0) or 0.0, device=s.get("device") or "…"))
         if v.error:
-            st.error(L("models.failed", name=v.name, error=v.error), icon="⚠️")
+            st.error(L("models.failed", name=md(v.name), error=md(v.error)), icon="⚠️")
     errors = {v.summary.get("sink_error") for v in views if v.summary.get("sink_error")}
     for e in errors:  # the run trains on; the store could not record it
         st.caption(L("models.store_note", error=e))
@@ -147,11 +149,13 @@ with tab_deg:
                 specs.append(degradation_spec(d, kind == "resnet", dataset=dataset, upsample=upsample,
                                               epochs=int(epochs), seed=_seed(), device=_device(), **recipe))
                 names.append(f"{kind}{d}")
+        for s in specs:  # checks across fields and the size guard, before Run is offered
+            family_of(s).check(s)
     except SpecError as e:
         error = e
     b = st.columns([2, 1, 5])
     if error is not None:
-        st.error(L("models.bad_input", error=error), icon="⚠️")
+        st.error(L("models.bad_input", error=md(error)), icon="⚠️")
     elif not specs:
         st.info(L("models.pick_runs"))
     else:
@@ -204,9 +208,10 @@ with tab_one:
     try:
         spec1 = ModelRunSpec(model=model, dataset=dataset1, upsample=upsample1, epochs=int(epochs1), init=init,
                              seed=_seed(), device=_device(), **recipe1)
+        family_of(spec1).check(spec1)  # checks across fields and the size guard, before Train is offered
     except SpecError as e:
-        error1 = e
-        st.error(L("models.bad_input", error=e), icon="⚠️")
+        spec1, error1 = None, e
+        st.error(L("models.bad_input", error=md(e)), icon="⚠️")
     b = st.columns([2, 1, 5])
     b[0].button(L("models.train"), key="models_one_run", type="primary", disabled=spec1 is None,
                 on_click=_submit, args=("models_one_jobs", [spec1], [model]), icon=":material/play_arrow:")

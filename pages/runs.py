@@ -15,12 +15,14 @@ import streamlit as st
 import ui.strings_lab  # noqa: F401  (the diagnosis sentences)
 import ui.strings_runs  # noqa: F401
 from labcore.spec.codec import MAX_TEXT_BYTES, from_json, from_toml, to_url
+from labcore.core.family import family_of
 from labcore.core.status import Status
 from labcore.figures.diagnose import diagnose
 from labcore.spec.mlp import SpecError
 from labcore.store.db import STATUSES, RunStore, StoreError, move_aside
 from labcore.cli.runs import export_bytes
 from ui import resources, state, widgets
+from ui.safe import md
 from ui.i18n import t
 
 state.ensure_router()  # a first request straight to this page still gets the sidebar
@@ -41,7 +43,7 @@ def bad_store() -> None:
     try:
         RunStore().close()
     except StoreError as e:
-        st.error(L("runs.bad_store", error=str(e)), icon="⚠️")
+        st.error(L("runs.bad_store", error=md(e)), icon="⚠️")
         if e.kind in ("corrupt", "foreign"):
             st.info(L("runs.bad_store_help"))
             if st.button(L("runs.move_aside"), key="runs_move_aside", type="primary"):
@@ -52,7 +54,7 @@ def bad_store() -> None:
             st.info(L("runs.newer_help"))
         st.stop()
     except Exception as e:  # noqa: BLE001 - e.g. an unwritable LAB_HOME: say it, don't crash
-        st.error(L("runs.bad_store", error=f"{type(e).__name__}: {e}"), icon="⚠️")
+        st.error(L("runs.bad_store", error=md(f"{type(e).__name__}: {e}")), icon="⚠️")
         st.stop()
     resources.reset_run_store()  # it opens now (e.g. the folder became writable): use it
     st.rerun()
@@ -84,7 +86,7 @@ def slug(text: str) -> str:
 
 def lab_link(spec, label: str) -> None:
     """A link to the Lab page with the configuration in its ``?spec=`` parameter (MLP runs only)."""
-    if getattr(spec, "kind", None) == "model":  # full-model runs are set up on the Models page
+    if family_of(spec).page != "lab":  # full-model runs are set up on the Models page
         return
     try:
         st.page_link("pages/lab.py", label=label, icon=":material/science:", query_params={"spec": to_url(spec)})
@@ -99,21 +101,21 @@ store = resources.run_store()
 if store is None:
     bad_store()
 if ss.get("runs_moved"):
-    st.success(L("runs.moved", path=ss.pop("runs_moved")))
+    st.success(L("runs.moved", path=md(ss.pop("runs_moved"))))
 try:
     store.recover()  # a CLI run killed since the last look reads "interrupted"
     store.purge_trash(older_than_s=TRASH_KEEP_SECONDS)
     runs = store.runs_frame()
 except StoreError as e:
     resources.reset_run_store()
-    st.error(L("runs.bad_store", error=str(e)), icon="⚠️")
+    st.error(L("runs.bad_store", error=md(e)), icon="⚠️")
     st.stop()
-st.caption(L("runs.store_at", path=store.path))
+st.caption(L("runs.store_at", path=md(store.path)))
 
 # ----------------------------------------------------------------------------- undo
 for rid, name in list(reversed(ss["runs_trash"])):
     c1, c2 = st.columns([5, 1], vertical_alignment="center")
-    c1.info(L("runs.deleted", id=rid, name=name or "—"), icon=":material/delete:")
+    c1.info(L("runs.deleted", id=rid, name=md(name or "—")), icon=":material/delete:")
     if c2.button(L("runs.undo"), key=f"runs_undo_{rid}"):
         store.restore(rid)
         ss["runs_trash"] = [x for x in ss["runs_trash"] if x[0] != rid]
@@ -192,7 +194,7 @@ else:
             st.rerun()
     with right:
         if info["error"]:
-            st.caption(L("runs.error", error=info["error"]))
+            st.caption(L("runs.error", error=md(info["error"])))
         lab_link(spec, L("runs.open_lab"))
         st.markdown(f"**{L('runs.export')}**")
         base = f"run-{rid}-{slug(info['name'])}"
@@ -210,7 +212,7 @@ else:
                 ss["runs_confirm"] = rid
                 st.rerun()
         else:
-            st.warning(L("runs.confirm", id=rid, name=info["name"] or "—"))
+            st.warning(L("runs.confirm", id=rid, name=md(info["name"] or "—")))
             y, n = st.columns(2)
             if y.button(L("runs.confirm_yes"), key=f"runs_yes_{rid}", type="primary"):
                 store.trash(rid)
@@ -235,11 +237,17 @@ if up is not None:
             raise SpecError("file", f"{up.size:,} bytes", f"at most {MAX_TEXT_BYTES // 1024} KiB")
         data = up.getvalue()
         imported = from_json(data) if suffix == ".json" else from_toml(data)
+        family = family_of(imported)
+        family.check(imported)  # checks across fields and the size guard: refused now, not when it runs
     except SpecError as e:
-        st.error(L("runs.import_bad", error=str(e)), icon="⚠️")
+        st.error(L("runs.import_bad", error=md(e)), icon="⚠️")
     else:
-        st.success(L("runs.import_ok", depth=imported.net.depth, steps=imported.train.steps,
-                     dataset=imported.train.data.name))
+        if family.page == "lab":
+            st.success(L("runs.import_ok", depth=imported.net.depth, steps=imported.train.steps,
+                         dataset=imported.train.data.name))
+        else:
+            st.success(L("runs.import_ok_other", family=family.label or family.name,
+                         steps=family.schedule(imported).total_steps))
         lab_link(imported, L("runs.open_lab"))
         if st.button(L("runs.import_train"), key="runs_import_train"):
             resources.manager().submit(imported, owner=state.owner_id(), name=Path(up.name).stem)

@@ -10,3 +10,11 @@ if str(ROOT) not in sys.path:
 
 # Set before any labcore import reads it; subprocesses started by tests inherit it.
 os.environ.setdefault("LAB_HOME", tempfile.mkdtemp(prefix="lab-home-"))
+# Pages re-raise what the router would otherwise catch (ui/recover.py), so page tests see their
+# errors; the router's own tests unset it.
+os.environ.setdefault("LAB_STRICT_PAGES", "1")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="run the long variants: more fuzz examples (tests/test_fuzz.py)")

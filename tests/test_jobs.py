@@ -10,6 +10,7 @@ from labcore.train.jobs import JobManager, LiveMetrics
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.core.sinks import MemorySink
 from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
+from labcore.spec.size import SizeError
 
 
 def tiny(steps=30, **train) -> RunSpec:
@@ -120,11 +121,20 @@ def test_a_bad_run_fails_with_a_message(manager):
     sink = RecordingSink()
     m = manager(sink_factory=lambda job: sink)
     bad = tiny()
-    bad = replace(bad, net=NetSpec.uniform(2, 16384), train=replace(bad.train, batch_size=65536))
+    bad = replace(bad, train=replace(bad.train, device="mps"))  # valid, but this machine has no MPS
     job = m.submit(bad)
     wait(lambda: job.done)
-    assert job.status == "failed" and "SizeError" in job.view().error
+    assert job.status == "failed" and "mps" in job.view().error
     assert sink.calls == ["start", "finish"] and sink.error
+
+
+def test_an_oversized_run_is_refused_at_submit(manager):
+    m = manager(sink_factory=lambda job: None)
+    bad = tiny()
+    bad = replace(bad, net=NetSpec.uniform(2, 16384), train=replace(bad.train, batch_size=65536))
+    with pytest.raises(SizeError):
+        m.submit(bad)
+    assert m.jobs() == [] and m.queue_length() == 0
 
 
 def test_a_failing_sink_does_not_end_the_run(manager):

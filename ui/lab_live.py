@@ -20,6 +20,7 @@ from labcore.core.status import RUNNING_OR_WAITING
 from labcore.figures.diagnose import diagnose
 from labcore.spec.twins import VARIANTS, twin
 from ui import lab_session, resources, state, surgery, widgets
+from ui.safe import md
 from ui.i18n import t
 from ui.keys import Keys
 
@@ -174,9 +175,9 @@ def _status(views, tags) -> None:
                            total=v.total_steps, sps=s.get("wall_steps_per_second", 0.0),
                            device=s.get("device") or "…"))
         if v.error:
-            st.error(L("live.failed", error=v.error), icon="⚠️")
+            st.error(L("live.failed", error=md(v.error)), icon="⚠️")
         if s.get("sink_error"):
-            st.caption(L("live.sink_error", error=s["sink_error"]))
+            st.caption(L("live.sink_error", error=md(s["sink_error"])))
 
 
 def _live() -> None:

@@ -19,4 +19,18 @@ register({
     "nav.runs": {"en": "Runs", "fr": "Entraînements"},
     "nav.compare": {"en": "Compare", "fr": "Comparer"},
     "nav.models": {"en": "Models", "fr": "Modèles"},
+    "app.password": {"en": "Password of this lab", "fr": "Mot de passe de ce labo"},
+    "app.enter": {"en": "Enter", "fr": "Entrer"},
+    "app.wrong_password": {"en": "Wrong password: ask the person who runs this lab.",
+                           "fr": "Mot de passe incorrect : demandez-le à la personne qui anime ce labo."},
+    "app.link_error": {"en": "This link could not be opened; the default preset is loaded.",
+                       "fr": "Ce lien n'a pas pu être ouvert ; le préréglage par défaut est chargé."},
+    "app.page_error": {"en": "Something went wrong on this page; the default preset is loaded (details are in "
+                             "the server's log).",
+                       "fr": "Un problème est survenu sur cette page ; le préréglage par défaut est chargé "
+                             "(détails dans le journal du serveur)."},
+    "app.page_error_again": {"en": "This page failed again on the default settings (details are in the server's "
+                                   "log); the other pages still work.",
+                             "fr": "Cette page a de nouveau échoué avec les réglages par défaut (détails dans le "
+                                   "journal du serveur) ; les autres pages fonctionnent."},
 })

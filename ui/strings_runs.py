@@ -68,6 +68,8 @@ register({
     "runs.import_file": {"en": "Spec file", "fr": "Fichier de configuration"},
     "runs.import_ok": {"en": "Valid configuration: {depth} hidden layers, {steps} steps on {dataset}.",
                        "fr": "Configuration valide : {depth} couches cachées, {steps} pas sur {dataset}."},
+    "runs.import_ok_other": {"en": "Valid {family} configuration: {steps} steps.",
+                             "fr": "Configuration valide ({family}) : {steps} pas."},
     "runs.import_bad": {"en": "This file was refused: {error}", "fr": "Ce fichier a été refusé : {error}"},
     "runs.import_type": {"en": "only .json and .toml files are accepted", "fr": "seuls les fichiers .json et .toml sont acceptés"},
     "runs.import_train": {"en": "Train it now (recorded here)", "fr": "L'entraîner maintenant (enregistré ici)"},

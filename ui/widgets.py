@@ -11,7 +11,9 @@ import streamlit as st
 
 from labcore.figures import plots
 from labcore.figures.diagnose import Diagnosis
+from labcore.core.errors import shown
 from labcore.spec.mlp import SpecError
+from ui.safe import md
 from ui import livechart
 from ui.i18n import t
 from ui.keys import Keys
@@ -89,12 +91,15 @@ def error_text(e: SpecError, slot: str, lang: str) -> str:
     """A message saying what to change, in the interface language."""
     from labcore.spec.size import SizeError
 
+    # Every part may quote what the user typed: escaped, so it never renders as markup.
+    value = md(e.value if isinstance(e.value, str) else shown(e.value))
+    field, allowed = md(e.field), md(e.allowed)
     if isinstance(e, SizeError):
-        return t("err.size", lang, value=e.value, allowed=e.allowed)
+        return t("err.size", lang, value=md(e.value), allowed=allowed)
     key = f"err.{slot}"
-    text = t(key, lang, value=e.value, field=e.field, allowed=e.allowed)
+    text = t(key, lang, value=value, field=field, allowed=allowed)
     if text == key:  # no specific message for this control: the library's own words
-        return t("err.generic", lang, field=e.field, value=e.value, allowed=e.allowed)
+        return t("err.generic", lang, field=field, value=value, allowed=allowed)
     return text
 
 

@@ -153,6 +153,7 @@ def cmd_import(args) -> int:
     from labcore.spec.codec import load_spec_file, to_dict, to_url
 
     spec = load_spec_file(args.path)  # size-capped, strict; SpecError -> exit 2
+    family_of(spec).check(spec)  # checks across fields and the size guard: valid means it can run
     if args.json:
         print(json.dumps({"spec": to_dict(spec), "url": to_url(spec)}, indent=2))
     else:

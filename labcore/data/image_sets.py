@@ -20,11 +20,12 @@ class ImageSetInfo:
     description: str
     pad: int  # translation range of the crop augmentation
     flip: bool  # whether horizontal flips keep the label (not for digits)
+    n_test: int = 10000  # test examples (evaluated at each epoch end)
 
 
 IMAGE_DATASETS: dict[str, ImageSetInfo] = {
-    "digits": ImageSetInfo((1, 8, 8), 10, 1438, "embedded", "scikit-learn 8x8 handwritten digits", 1, False),
-    "mnist1d": ImageSetInfo((1, 40), 10, 4000, "embedded", "MNIST-1D signals (length 40)", 2, False),
+    "digits": ImageSetInfo((1, 8, 8), 10, 1438, "embedded", "scikit-learn 8x8 handwritten digits", 1, False, 359),
+    "mnist1d": ImageSetInfo((1, 40), 10, 4000, "embedded", "MNIST-1D signals (length 40)", 2, False, 1000),
     "mnist": ImageSetInfo((1, 28, 28), 10, 60000, "torchvision", "MNIST handwritten digits", 2, False),
     "fashion_mnist": ImageSetInfo((1, 28, 28), 10, 60000, "torchvision", "Fashion-MNIST clothing", 2, True),
     "cifar10": ImageSetInfo((3, 32, 32), 10, 50000, "torchvision", "CIFAR-10 colour images", 4, True),

@@ -15,6 +15,7 @@ import numpy as np
 
 from labcore.core.metrics import MetricsChunk
 from labcore.figures.plots import RUN_COLORS, _log10, _nanmean_blocks, chart, loss_curves
+from labcore.figures.text import plot_text
 
 MAX_LAYERS = 100  # heatmap rows
 MAX_STEPS = 200  # heatmap columns (per run: up to 6 side by side)
@@ -66,6 +67,11 @@ def _vline(x: float, xref: str = "x", yref: str = "y") -> dict:
             "yref": f"{yref} domain", "line": {"color": "#444", "width": 1.5, "dash": "dash"}}
 
 
+def _named(runs: Runs) -> list:
+    """The runs with their names (user text) escaped for plotly's HTML-like labels."""
+    return [(plot_text(name), m) for name, m in runs]
+
+
 def _layout(height: int, title: str | None = None) -> dict:
     lay = {"height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}}
@@ -79,6 +85,7 @@ def _layout(height: int, title: str | None = None) -> dict:
 def profiles_at_step(runs: Runs, step: int, metric: str = "grad_norm", align: str = "relative",
                      labels: dict | None = None, height: int = 380, title: str | None = None) -> dict:
     """Each run's per-layer ``metric`` at ``step`` (its last recorded step at or before it), overlaid."""
+    runs = _named(runs)
     spec = {"data": [], "layout": _layout(height, title)}
     for r, (name, m) in enumerate(runs):
         i = row_at(m, step)
@@ -107,6 +114,7 @@ def profiles_at_step(runs: Runs, step: int, metric: str = "grad_norm", align: st
 @chart
 def curves(runs: Runs, step: int, labels: dict | None = None, height: int = 320) -> dict:
     """Loss (log) and accuracy overlaid, train solid and test dotted, the chosen step marked."""
+    runs = _named(runs)
     spec = loss_curves(runs, labels={k: _lab(labels, k) for k in ("loss", "accuracy", "train", "test", "step")},
                        height=height, raw=True)
     spec["layout"]["shapes"] = [_vline(step, "x", "y"), _vline(step, "x2", "y2")]
@@ -136,6 +144,7 @@ def shared_range(zs: list[np.ndarray]) -> tuple[float, float] | None:
 def heatmaps(runs: Runs, step: int, metric: str = "grad_norm", align: str = "relative",
              labels: dict | None = None, height: int = 360) -> dict:
     """Layer x step heatmaps of log10 ``metric``, side by side, one colour scale, the step marked."""
+    runs = _named(runs)
     n = max(1, len(runs))
     gap = 0.04
     w = (1 - gap * (n - 1)) / n
@@ -210,7 +219,7 @@ def difference(a: tuple[str, MetricsChunk], b: tuple[str, MetricsChunk], step: i
                metric: str = "grad_norm", align: str = "relative", labels: dict | None = None,
                height: int = 360) -> dict:
     """Heatmap of log10(a / b): red where run a gets more gradient, blue where b does."""
-    (na, ma), (nb, mb) = a, b
+    (na, ma), (nb, mb) = _named([a, b])
     diff, depth, steps = common_grid(ma, mb, metric, align)
     lay = _layout(height, _lab(labels, "diff", a=na, b=nb))
     lay["xaxis"] = {"title": {"text": _lab(labels, "step")}}

@@ -109,6 +109,7 @@ class ModelSize:
     params: int
     macs_per_example: int  # conv + linear multiply-adds of one forward pass
     activation_bytes_per_example: int  # float32 outputs of every leaf module (kept for backward)
+    largest_output_bytes_per_example: int = 0  # the biggest single leaf output (bounds a no-grad pass)
 
 
 def measure_model(name: str, in_shape, n_classes: int, *, norm: str = "auto", shortcut: str = "auto") -> ModelSize:
@@ -117,11 +118,12 @@ def measure_model(name: str, in_shape, n_classes: int, *, norm: str = "auto", sh
     with torch.device("meta"):
         model = info.make(tuple(in_shape), n_classes, norm=resolve_norm(name, norm),
                           shortcut=resolve_shortcut(name, shortcut))
-    macs, acts = [0], [0]
+    macs, acts, largest = [0], [0], [0]
 
     def hook(m, inputs, out):
         per = out[0].numel()  # one example's output elements
         acts[0] += per
+        largest[0] = max(largest[0], per)
         if isinstance(m, (nn.Conv1d, nn.Conv2d)):
             macs[0] += per * m.weight[0].numel()  # each output: c_in/groups * k... multiply-adds
         elif isinstance(m, nn.Linear):
@@ -134,4 +136,4 @@ def measure_model(name: str, in_shape, n_classes: int, *, norm: str = "auto", sh
         model(torch.empty((1, *in_shape), device="meta"))
     for h in handles:
         h.remove()
-    return ModelSize(sum(p.numel() for p in model.parameters()), macs[0], acts[0] * 4)
+    return ModelSize(sum(p.numel() for p in model.parameters()), macs[0], acts[0] * 4, largest[0] * 4)

@@ -5,23 +5,75 @@ The dict form is the family's own (:attr:`labcore.core.family.Family.to_dict`), 
 family registry by the spec's type or the dict's ``kind``. Fields equal to their defaults may be
 omitted on input. The URL form is the JSON of the non-default fields, deflated and base64url-encoded,
 prefixed with a version tag so old links stay readable.
+
+Parsing cannot crash: text is size-capped, its nesting is measured by a cheap scan *before* the
+parser sees it (``[[[[...`` 100,000 deep would otherwise be a RecursionError), integer literals too
+long to convert become :class:`~labcore.core.errors.HugeNumber` (refused by the field's check, which
+names the field), and the parsed tree is walked with a depth bound before any field is read.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import re
 import tomllib
 import zlib
 from typing import Any, Collection
 
 import tomli_w
 
-from labcore.core.errors import SpecError
+from labcore.core.errors import MAX_NESTING, HugeNumber, SpecError, check_tree
 from labcore.core.family import FAMILIES, family_named, family_of, kind_of
 
 URL_PREFIX = "g1."  # version tag of the URL encoding
 MAX_TEXT_BYTES = 256 * 1024  # spec files and strings above this are refused before parsing
+MAX_INT_DIGITS = 40  # longer integer literals are refused by the field's check, unconverted
+
+
+# ----------------------------------------------------------------------------- nesting scan
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_TOML_STRINGS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_TOML_SEGMENTS = re.compile(r"[\n{,]")  # a key starts a line, an inline table or follows a comma
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _bracket_depth(text: str) -> int:
+    depth = deepest = 0
+    for c in _BRACKETS.sub("", text):
+        depth += 1 if c in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _check_nesting(text: str, toml: bool = False, field: str = "spec") -> None:
+    """Refuse text nested deeper than MAX_NESTING before it is parsed (strings do not count)."""
+    bare = (_TOML_STRINGS if toml else _JSON_STRINGS).sub('""', text)
+    deepest = _bracket_depth(bare)
+    if toml:  # a dotted key or table header a.b.c opens one table per dot (string ops: linear time)
+        for seg in _TOML_SEGMENTS.split(bare):
+            seg = seg.lstrip(" \t[")
+            key = seg.split("=", 1)[0] if "=" in seg else seg.split("]", 1)[0] if "]" in seg else ""
+            deepest = max(deepest, key.count(".") + 1)
+    if deepest > MAX_NESTING:
+        raise SpecError(field, f"{deepest:,} levels", f"at most {MAX_NESTING} levels of nested tables and lists")
+
+
+def _int_literal(text: str):
+    return int(text) if len(text.lstrip("-")) <= MAX_INT_DIGITS else HugeNumber(text)
+
+
+def _loads_json(text: str | bytes, field: str) -> Any:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise SpecError(field, "binary data", f"UTF-8 JSON text ({e})") from None
+    _check_nesting(text, field=field)
+    try:
+        return json.loads(text, parse_int=_int_literal)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise SpecError(field, text[:40], f"valid JSON ({e})") from None
 
 
 # ----------------------------------------------------------------------------- dict
@@ -38,7 +90,10 @@ def from_dict(d: Any, *, families: Collection[str] | None = None) -> Any:
     """
     if not isinstance(d, dict):
         raise SpecError("spec", d, "a table of spec fields")
+    check_tree(d)
     kind = kind_of(d)
+    if not isinstance(kind, str):
+        raise SpecError("kind", kind, "the name of a family: " + ", ".join(FAMILIES))
     if families is not None and kind not in families:
         where = {f: FAMILIES[f].label or f for f in FAMILIES}
         raise SpecError("kind", kind, f"a {' or '.join(where.get(f, f) for f in families)} spec here"
@@ -58,11 +113,7 @@ def to_json(spec: Any, indent: int | None = 2) -> str:
 
 def from_json(text: str | bytes, *, families: Collection[str] | None = None) -> Any:
     _check_size(text)
-    try:
-        d = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SpecError("spec", str(text)[:40], f"valid JSON ({e})") from None
-    return from_dict(d, families=families)
+    return from_dict(_loads_json(text, "spec"), families=families)
 
 
 def to_toml(spec: Any) -> str:
@@ -76,9 +127,10 @@ def from_toml(text: str | bytes, *, families: Collection[str] | None = None) -> 
             text = text.decode("utf-8")
         except UnicodeDecodeError as e:
             raise SpecError("spec", "binary data", f"UTF-8 TOML text ({e})") from None
+    _check_nesting(text, toml=True)
     try:
         d = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except (ValueError, RecursionError) as e:  # TOMLDecodeError, or an integer past 4,300 digits
         raise SpecError("spec", text[:40], f"valid TOML ({e})") from None
     return from_dict(d, families=families)
 
@@ -99,10 +151,9 @@ def from_url(s: str, *, families: Collection[str] | None = None) -> Any:
         raw = zlib.decompressobj().decompress(packed, MAX_TEXT_BYTES + 1)  # bounded: no zip bombs
         if len(raw) > MAX_TEXT_BYTES:
             raise ValueError("too large")
-        d = json.loads(raw)
     except (binascii.Error, zlib.error, ValueError) as e:
         raise SpecError("url", s[:40], f"an intact lab link code ({e})") from None
-    return from_dict(d, families=families)
+    return from_dict(_loads_json(raw, "url"), families=families)
 
 
 def load_spec_file(path, *, families: Collection[str] | None = None) -> Any:

@@ -16,7 +16,19 @@ KNOWN = NAMES
 
 
 def override(spec: RunSpec, **changes) -> RunSpec:
-    """A new RunSpec with ``changes`` applied (``None`` values are ignored)."""
+    """A new RunSpec with ``changes`` applied (``None`` values are ignored).
+
+    Every bad value raises a SpecError naming the setting, never a TypeError.
+    """
+    if not isinstance(spec, RunSpec):
+        raise SpecError("spec", spec, "an MLP run spec (RunSpec)")
+    try:
+        return _override(spec, **changes)
+    except TypeError as e:  # a value of a type no check anticipated: still the user's input
+        raise SpecError("spec", changes, f"settings of the right types ({e})") from None
+
+
+def _override(spec: RunSpec, **changes) -> RunSpec:
     changes = {k: v for k, v in changes.items() if v is not None}
     unknown = sorted(set(changes) - set(KNOWN))
     if unknown:
@@ -39,6 +51,7 @@ def override(spec: RunSpec, **changes) -> RunSpec:
     if train_changes:
         # flush_every must stay >= record_every: follow a larger record_every.
         if "record_every" in train_changes and "flush_every" not in train_changes:
+            _int("train.record_every", train_changes["record_every"], 1, 10_000)
             train_changes["flush_every"] = max(train.flush_every, train_changes["record_every"])
         train = replace(train, **train_changes)
     return RunSpec(net, train, spec.events)  # live-surgery events kept (refused if they no longer fit)

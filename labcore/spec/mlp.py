@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
-from labcore.core.errors import SpecError, _choice, _float, _int  # noqa: F401  (SpecError re-exported)
+from labcore.core.errors import SpecError, _choice, _float, _int, check_tree  # noqa: F401  (SpecError re-exported)
 from labcore.data.datasets import DATASETS, DataSpec  # noqa: F401  (DataSpec re-exported)
 from labcore.spec.choices import ACTIVATIONS, DEVICES, INITS, NORMS, OPTIMIZERS, SKIPS
 from labcore.spec.events import Event, RunState, SurgeryError, advance
@@ -124,6 +124,9 @@ class TrainSpec:
         if self.flush_every < self.record_every:
             raise SpecError("train.flush_every", self.flush_every,
                             f"at least record_every ({self.record_every})")
+        if self.optimizer == "nesterov" and self.momentum == 0:
+            raise SpecError("train.momentum", self.momentum, "above 0 with Nesterov (or choose momentum 0 "
+                            "with plain SGD)")
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,10 @@ class RunSpec:
             raise SpecError("net", self.net, "a network spec")
         if not isinstance(self.train, TrainSpec):
             raise SpecError("train", self.train, "a training spec")
+        # Checks across fields (each was a run failure before it was a validation error).
+        if self.train.batch_size < 2 and any(l.norm == "batchnorm" for l in self.net.layers):
+            raise SpecError("train.batch_size", self.train.batch_size,
+                            "at least 2 with BatchNorm (it normalises over the batch); or choose another norm")
         events = self.events
         if isinstance(events, list):
             events = tuple(events)
@@ -219,6 +226,7 @@ def _build(cls, d: Any, where: str):
 
 def from_dict(d: Any) -> RunSpec:
     """Build and validate a RunSpec from the dict form; raises SpecError on anything wrong."""
+    check_tree(d)
     if isinstance(d, dict) and d.get("kind", "mlp") == "mlp":
         d = {k: v for k, v in d.items() if k != "kind"}
     if not isinstance(d, dict):

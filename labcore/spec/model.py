@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from labcore.core.errors import SpecError, _choice, _float, _int
+from labcore.core.errors import SpecError, _choice, _float, _int, check_tree
 from labcore.data.image_sets import IMAGE_DATASETS, UPSAMPLE_SIZES
 from labcore.spec.choices import CONV_NORMS, DEVICES, INITS, MODEL_NAMES
 
@@ -169,6 +169,7 @@ def from_dict(d: Any) -> ModelRunSpec:
     """Build and validate from the dict form; unknown keys and bad values raise SpecError."""
     if not isinstance(d, dict):
         raise SpecError("spec", d, "a table of model-run fields")
+    check_tree(d)
     d = dict(d)
     kind = d.pop("kind", "model")
     if kind != "model":
@@ -181,11 +182,14 @@ def from_dict(d: Any) -> ModelRunSpec:
 
 
 def from_json(text: str | bytes) -> ModelRunSpec:
-    try:
-        d = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SpecError("spec", str(text)[:40], f"valid JSON ({e})") from None
-    return from_dict(d)
+    """Parse with the codec's guards (size cap, nesting scan, over-long integers), as a model spec."""
+    from labcore.spec.codec import MAX_TEXT_BYTES, _loads_json
+
+    if not isinstance(text, (str, bytes)):
+        raise SpecError("spec", text, "JSON text")
+    if len(text) > MAX_TEXT_BYTES:
+        raise SpecError("spec", f"{len(text):,} bytes", f"a spec of at most {MAX_TEXT_BYTES // 1024} KiB")
+    return from_dict(_loads_json(text, "spec"))
 
 
 def degradation_spec(depth: int, residual: bool, **changes) -> ModelRunSpec:

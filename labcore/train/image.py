@@ -31,15 +31,17 @@ from labcore.train.loop import TrainLoop
 from labcore.data.images import IMAGE_DATASETS, Augment, ImageData, input_shape, load_images
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.spec.model import ModelRunSpec
-from labcore.nets.zoo import build_model, measure_model
+from labcore.nets.zoo import build_model, measure_model, resolve_norm
 from labcore.train.probe import Probe
 from labcore.nets.registry import OPTIMIZER_FNS
-from labcore.spec.size import SizeBudget, SizeError
+from labcore.core.errors import SpecError
+from labcore.spec.size import RUNTIME_SLACK, SizeBudget, SizeError
 
 _DEAD = LAYER_METRICS.index("dead")
 EPOCH_COLUMNS = ("train_loss", "train_acc", "test_loss", "top1", "top5")  # the epoch buffer's columns
 MODEL_MAX_PARAMS = 64_000_000  # full models: ResNet-34 (21M) must fit; LAB_MAX_PARAMS overrides
 MODEL_MAX_ACT_BYTES = 4 << 30  # activations per step; LAB_MAX_ACT_MB overrides
+MODEL_MAX_MEM_BYTES = 12 << 30  # the whole run (CIFAR-10 alone is 0.7 GiB as float32); LAB_MAX_MEM_MB overrides
 EVAL_BATCH = 500
 # Below this many multiply-adds per layer and step, one CPU thread beats two for these convs:
 # plain-20/56 on 8x8 digits (19M per layer-step at batch 128) ran 3-7x faster on 1 thread than
@@ -77,14 +79,39 @@ class ConvProbe(Probe):
 
 
 def _budget() -> SizeBudget:
-    env = SizeBudget.from_env()
-    return SizeBudget(env.max_params if os.environ.get("LAB_MAX_PARAMS") else MODEL_MAX_PARAMS,
-                      env.max_activation_bytes if os.environ.get("LAB_MAX_ACT_MB") else MODEL_MAX_ACT_BYTES)
+    return SizeBudget.from_env(SizeBudget(MODEL_MAX_PARAMS, MODEL_MAX_ACT_BYTES, MODEL_MAX_MEM_BYTES))
+
+
+def run_memory_bytes(spec: ModelRunSpec, size) -> int:
+    """An upper bound of the whole run's memory (same terms as :func:`labcore.spec.size.estimate`).
+
+    Parameters, gradients, momentum and the probe's two weight copies; the saved activations at
+    the training batch, twice (the probe's stacked copies of probed outputs and their gradients,
+    and the gradients flowing back); one evaluation chunk of EVAL_BATCH without autograd (a few
+    of the largest outputs at once); the data set as float32 on the device plus the loaded
+    arrays and the normalisation's temporaries.
+    """
+    info = IMAGE_DATASETS[spec.dataset]
+    shape = input_shape(spec.dataset, spec.upsample)
+    per_example = math.prod(shape) * 4
+    n_train, n_test = spec.examples, info.n_test
+    weights = size.params * 4 * 5
+    train = size.activation_bytes_per_example * spec.batch * 2
+    evaluation = size.largest_output_bytes_per_example * min(EVAL_BATCH, n_test) * 4
+    data = (n_train + n_test) * per_example * 4 + info.n_train * math.prod(info.shape) * 4 * 2
+    return weights + train + evaluation + data + RUNTIME_SLACK
 
 
 def check_model_size(spec: ModelRunSpec, budget: SizeBudget | None = None):
-    """Refuse a run before allocating anything if the model or its activations are too big."""
+    """Refuse a run before allocating anything if the model, its activations or the whole run are too big.
+
+    Also the checks across fields that depend on the model's own choices (BatchNorm needs batches of 2+).
+    """
     budget = budget or _budget()
+    if spec.batch < 2 and resolve_norm(spec.model, spec.norm) == "batchnorm":
+        field = "n_train" if spec.batch_size >= 2 else "batch_size"
+        raise SpecError(field, getattr(spec, field), "a batch of at least 2 with BatchNorm (it normalises over "
+                        "the batch); or choose norm none or groupnorm")
     size = measure_model(spec.model, input_shape(spec.dataset, spec.upsample),
                          IMAGE_DATASETS[spec.dataset].n_classes, norm=spec.norm, shortcut=spec.shortcut)
     if size.params > budget.max_params:
@@ -95,6 +122,11 @@ def check_model_size(spec: ModelRunSpec, budget: SizeBudget | None = None):
         raise SizeError("batch_size", f"{act / 2**20:,.0f} MiB of activations",
                         f"at most {budget.max_activation_bytes / 2**20:,.0f} MiB (budget, LAB_MAX_ACT_MB); "
                         "reduce the batch size")
+    memory = run_memory_bytes(spec, size)
+    if memory > budget.max_memory_bytes:
+        raise SizeError("model", f"{memory / 2**20:,.0f} MiB for the whole run",
+                        f"at most {budget.max_memory_bytes / 2**20:,.0f} MiB (budget, LAB_MAX_MEM_MB); "
+                        "reduce the batch size, n_train or the model")
     return size
 
 

@@ -27,6 +27,7 @@ import time
 from typing import Callable
 
 
+from labcore.core.family import family_of
 from labcore.core.metrics import LiveMetrics, MetricsChunk
 from labcore.core.status import Status
 from labcore.train.job import Job, JobView, _Batch, _rng_state, _set_rng_state
@@ -75,9 +76,12 @@ class JobManager:
                      names: list[str] | None = None, paused: bool = False) -> list[Job]:
         """Queue runs that train together on one worker, chunk by chunk (twin runs).
 
-        The specs may be of any registered family; an unknown one is a SpecError here, at once.
+        The specs may be of any registered family; an unknown one, or one its family's ``check``
+        refuses (a cross-field error, over the size budget), is a SpecError here, at once.
         """
         names = names or [""] * len(specs)
+        for s in specs:  # checks across fields and the size guard: refused here, never a failed run
+            family_of(s).check(s)
         batch = _Batch()
         batch.jobs = [Job(self, s, n, owner, batch, paused) for s, n in zip(specs, names)]
         with self._cond:

@@ -22,7 +22,7 @@ from labcore.nets import build_mlp
 from labcore.train.probe import Probe
 from labcore.train.recalibrate import batchnorms, recalibrate_batchnorm
 from labcore.nets.registry import OPTIMIZER_FNS
-from labcore.spec.size import SizeBudget, check_size
+from labcore.spec.size import SizeBudget, check_size, eval_rows
 from labcore.spec.mlp import RunSpec
 from labcore.spec.events import Change, RunState
 from labcore.train import surgery
@@ -53,6 +53,8 @@ class Trainer(TrainLoop):
         self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
         self._eval_steps: list[int] = []
         self._bns = batchnorms(self.model)  # evaluated with recalibrated statistics (train/recalibrate.py)
+        widest = max([self.data.in_dim] + [m.out_features for m in self.model.modules() if isinstance(m, nn.Linear)])
+        self._eval_rows = eval_rows(widest)  # bounded chunks: the size guard counts one chunk, not the test set
         self.total_steps, self.flush_every = t.steps, t.flush_every
         # Live surgery: the spec as it is now, the events applied so far and those still planned.
         self.state = RunState(replace(spec, events=()))
@@ -109,11 +111,15 @@ class Trainer(TrainLoop):
     def _evaluate(self) -> None:
         self.model.eval()
         if self._bns:  # the running averages lag the weights: use the current weights' statistics
-            recalibrate_batchnorm(self.model, self.data.x_train, bns=self._bns)
-        logits = self.model(self.data.x_test)
-        row = self._eval_buf[len(self._eval_steps)]
-        row[0].copy_(self.loss_fn(logits, self.data.y_test))
-        row[1].copy_((logits.argmax(1) == self.data.y_test).float().mean())
+            recalibrate_batchnorm(self.model, self.data.x_train, max_examples=min(4096, self._eval_rows),
+                                  bns=self._bns)
+        xs, ys, n = self.data.x_test, self.data.y_test, len(self.data.y_test)
+        sums = torch.zeros(2, device=self.device)  # (loss sum, correct count)
+        for i in range(0, n, self._eval_rows):  # python ints: no sync
+            logits, y = self.model(xs[i:i + self._eval_rows]), ys[i:i + self._eval_rows]
+            sums += torch.stack([nn.functional.cross_entropy(logits, y, reduction="sum"),
+                                 (logits.argmax(1) == y).sum().to(sums.dtype)])
+        self._eval_buf[len(self._eval_steps)].copy_(sums / n)
         self._eval_steps.append(self.step)
         self.model.train()
 
