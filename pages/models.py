@@ -13,7 +13,7 @@ import ui.strings_models  # noqa: F401  (registers the page's strings)
 from labcore.figures import models as model_plots
 from labcore.figures import plots
 from labcore.data.images import IMAGE_DATASETS, UPSAMPLE_SIZES, download, is_available, torchvision_root
-from labcore.spec.model import NORM_CHOICES, ModelRunSpec, degradation_spec
+from labcore.spec.model import DEFAULT_RECIPE, NORM_CHOICES, ModelRunSpec, degradation_spec
 from labcore.nets.cifar_resnet import CIFAR_DEPTHS
 from labcore.nets.zoo import MODELS
 from labcore.core.status import RUNNING_OR_WAITING
@@ -93,7 +93,7 @@ def _recipe(prefix: str, defaults: dict) -> dict:
                                   format_func=lambda s: L(f"models.shortcut.{s}"))
         norm = c[1].selectbox(L("models.norm"), list(NORM_CHOICES), key=f"{prefix}_norm",
                               format_func=lambda s: L(f"models.norm.{s}"))
-        zero = c[2].checkbox(L("models.zero_init"), key=f"{prefix}_zero")
+        zero = c[2].checkbox(L("models.zero_init"), DEFAULT_RECIPE["zero_init_residual"], key=f"{prefix}_zero")
     return {"lr": float(lr), "batch_size": int(batch), "warmup_epochs": float(warm), "n_train": int(n_train),
             "shortcut": shortcut, "norm": norm, "zero_init_residual": bool(zero)}
 
@@ -139,9 +139,9 @@ with tab_deg:
                               help=L("models.depths_help"))
     kinds = c[1].multiselect(L("models.kinds"), ["plain", "resnet"], default=["plain", "resnet"],
                              key="models_deg_kinds", format_func=lambda k: L(f"models.kind.{k}"))
-    epochs = c[2].number_input(L("models.epochs"), 1, 1000, 6, key="models_deg_epochs")
+    epochs = c[2].number_input(L("models.epochs"), 1, 1000, DEFAULT_RECIPE["epochs"], key="models_deg_epochs")
     dataset, upsample = _dataset_box("models_deg")
-    recipe = _recipe("models_deg", {"lr": 0.1, "warmup": 1.0})
+    recipe = _recipe("models_deg", {"lr": 0.1, "warmup": DEFAULT_RECIPE["warmup_epochs"]})
     specs, names, error = [], [], None
     try:
         for kind in kinds:
@@ -200,10 +200,10 @@ with tab_one:
     c = st.columns([2, 1, 2])
     model = c[0].selectbox(L("models.model"), list(MODELS), index=list(MODELS).index("resnet20"),
                            key="models_one_model", format_func=lambda n: f"{n} — {MODELS[n].description}")
-    epochs1 = c[1].number_input(L("models.epochs"), 1, 1000, 6, key="models_one_epochs")
+    epochs1 = c[1].number_input(L("models.epochs"), 1, 1000, DEFAULT_RECIPE["epochs"], key="models_one_epochs")
     init = c[2].selectbox(L("models.init"), list(INITS), index=list(INITS).index("he_normal"), key="models_one_init")
     dataset1, upsample1 = _dataset_box("models_one")
-    recipe1 = _recipe("models_one", {"lr": 0.1, "warmup": 1.0})
+    recipe1 = _recipe("models_one", {"lr": 0.1, "warmup": DEFAULT_RECIPE["warmup_epochs"]})
     spec1, error1 = None, None
     try:
         spec1 = ModelRunSpec(model=model, dataset=dataset1, upsample=upsample1, epochs=int(epochs1), init=init,

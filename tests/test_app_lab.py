@@ -162,7 +162,7 @@ def test_train_runs_a_short_job_and_shows_charts_and_diagnosis():
     no_exceptions(at)
     page = texts(at)
     assert "finished" in page
-    assert "Vanishing gradients: the first hidden layer receives" in page
+    assert "Vanishing gradients: the gradient ‖∂L/∂h‖ at the first hidden layer is" in page
     figs = chart_specs(at)
     for key in ("lab_diagram", "lab_preview", "lab_chart_depth", "lab_chart_heat0", "lab_chart_loss",
                 "lab_chart_update0", "lab_chart_acts", "lab_chart_boundary0", "lab_chart_hist0"):

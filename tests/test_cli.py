@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labcore.presets import list_presets
+from labcore.presets import list_presets, load_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,16 +45,20 @@ def test_preset_signature_through_the_cli_json(preset, tmp_path):
         assert key in r
     assert r["layers"][0] == "h1" and r["layers"][-1] == "out"
     assert len(r["grad_norm"]) == len(r["loss"]) and all(len(row) == len(r["layers"]) for row in r["grad_norm"])
-    # the JSON ratio is the median over recorded steps of first / last hidden layer
+    # the JSON ratio is the median over recorded steps of second / last hidden layer (h1 reads the data)
     import numpy as np
     g = np.array([[np.nan if v is None else v for v in row] for row in r["grad_norm"]])
     with np.errstate(all="ignore"):
-        ratios = g[:, 0] / g[:, -2]
+        ratios = g[:, 1] / g[:, -2]
     ratios = ratios[np.isfinite(ratios)]
     if len(ratios):
         assert r["first_last_ratio"] == pytest.approx(float(np.median(ratios)), rel=1e-9)
     assert SIGNATURES[preset](r), {k: r[k] for k in ("status", "first_last_ratio", "first_bad_step")}
     assert "first/last hidden-layer gradient ratio" in out.stdout and "status:" in out.stdout
+    # the page's verdict, in the JSON and on the terminal
+    d = r["diagnosis"]
+    assert set(d) >= {"kind", "sentence"} and d["sentence"] and f"diagnosis: {d['sentence']}" in out.stdout
+    assert d["kind"] in load_preset(preset).claim["verdict"], d
 
 
 def test_exploding_json_has_nulls_not_nans(tmp_path):
@@ -64,7 +68,9 @@ def test_exploding_json_has_nulls_not_nans(tmp_path):
     assert "NaN" not in text and "Infinity" not in text
     r = json.loads(text)
     assert r["status"] == "diverged" and r["steps"] == r["first_bad_step"]
-    assert r["loss"][-1] is None and None in r["grad_norm"][-1]
+    # the first bad step's non-finite values (its loss may still be finite, its gradients are not) are nulls
+    assert r["loss"][-1] is None or None in r["grad_norm"][-1]
+    assert None in r["grad_norm"][-1] + [r["loss"][-1]] + r["out_grad_norm"][-1]
 
 
 def test_overrides_apply(tmp_path):

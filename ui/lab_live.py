@@ -22,7 +22,7 @@ from labcore.spec.twins import VARIANTS, twin
 from labcore.figures import lesson_plots
 from labcore.figures.theory_lab import predict_for
 from labcore.spec.mlp import RunSpec
-from ui import resources, state, surgery, widgets
+from ui import lab_session, resources, state, surgery, widgets
 from ui.safe import md
 from ui.i18n import t
 from ui.keys import Keys
@@ -138,7 +138,7 @@ def panel() -> None:
     if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
         labels = widgets.plot_labels(state.lang())
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-        c1.radio(_L("chart.depth_metric"), ["grad_norm", "out_grad_norm"], key=Keys.DEPTH_METRIC,
+        c1.radio(_L("chart.depth_metric"), ["out_grad_norm", "grad_norm"], key=Keys.DEPTH_METRIC,
                  persist_state="session", format_func=lambda k: labels[k], horizontal=True)
         c2.toggle(_L("chart.theory"), key=Keys.THEORY, persist_state="session", help=_L("chart.theory_help"))
     st.fragment(_live, run_every=POLL_SECONDS if running else None)()
@@ -224,7 +224,7 @@ def _live() -> None:
         widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if two else "")
     # Chart titles live inside the figures (they also land in a downloaded PNG): every element
     # of this fragment is redrawn by the browser at each refresh, a figure title costs nothing.
-    metric = ss.get(Keys.DEPTH_METRIC, "grad_norm")
+    metric = ss.get(Keys.DEPTH_METRIC, lab_session.DEFAULT_DEPTH_METRIC)
     theory = bool(ss.get(Keys.THEORY))
     left, right = st.columns(2)
     with left:

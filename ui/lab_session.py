@@ -22,6 +22,10 @@ from labcore.spec.twins import VARIANTS
 from ui import form, state
 from ui.keys import Keys
 
+# The depth chart shows the backprop signal ‖∂L/∂h‖ first: in ReLU nets a scale error cancels in
+# ‖∇W‖ (the exploding preset's ‖∇W‖ is *smaller* at the input while its signal grows 2e3× there).
+DEFAULT_DEPTH_METRIC = "out_grad_norm"
+
 CUSTOM = "—"  # the preset picker's entry for a configuration that is no preset
 _REMEMBERED = 50  # link codes this page remembers having written
 
@@ -62,7 +66,7 @@ def start() -> None:
     twin = st.query_params.get("twin")
     ss.setdefault(Keys.TWIN, twin if twin in VARIANTS else "none")
     for k, v in ((Keys.JOBS, []), (Keys.OVERRIDES, {}), (Keys.EDITOR_REV, 0), (Keys.HIST_LAYER, None),
-                 (Keys.DEPTH_METRIC, "grad_norm")):
+                 (Keys.DEPTH_METRIC, DEFAULT_DEPTH_METRIC)):
         ss.setdefault(k, v)
 
 

@@ -111,24 +111,29 @@ register({
     "twin.sgd": {"en": "plain SGD", "fr": "SGD simple"},
     "twin.lr_down": {"en": "learning rate ÷ 10", "fr": "taux d'apprentissage ÷ 10"},
     "twin.lr_up": {"en": "learning rate × 10", "fr": "taux d'apprentissage × 10"},
-    "preset.sigmoid-deep": {"en": "24 sigmoid layers, Xavier init, no norm, no skip: gradients vanish toward the input.",
+    "preset.sigmoid-deep": {"en": "24 sigmoid layers, Xavier init, no norm, no skip: the gradient vanishes toward the "
+                                  "input and the net stays at chance on the circles.",
                             "fr": "24 couches sigmoïdes, init. de Xavier, sans normalisation ni connexion "
-                                  "résiduelle : les gradients s'évanouissent vers l'entrée."},
-    "preset.exploding": {"en": "20 ReLU layers with He init ×2 and plain SGD: gradients grow toward the input "
-                               "until the run diverges.",
-                         "fr": "20 couches ReLU, init. de He ×2 et SGD simple : les gradients grossissent vers "
-                               "l'entrée jusqu'à la divergence."},
-    "preset.relu-he": {"en": "The fix by ReLU + He init: 24 ReLU layers keep gradient norms level across depth.",
-                       "fr": "La solution ReLU + init. de He : 24 couches ReLU gardent des normes de gradient "
-                             "régulières en profondeur."},
-    "preset.batchnorm": {"en": "sigmoid-deep plus BatchNorm before each sigmoid: activations stay in the "
-                               "sigmoid's live range, gradients reach the input.",
-                         "fr": "sigmoid-deep avec BatchNorm avant chaque sigmoïde : les activations restent "
-                               "dans la zone utile, les gradients atteignent l'entrée."},
-    "preset.residual": {"en": "sigmoid-deep plus residual skips (x + f(x)): the identity path carries the "
-                              "gradient to the input.",
-                        "fr": "sigmoid-deep avec connexions résiduelles (x + f(x)) : le chemin identité porte "
-                              "le gradient jusqu'à l'entrée."},
+                                  "résiduelle : le gradient s'évanouit vers l'entrée et le réseau reste au hasard "
+                                  "sur les cercles."},
+    "preset.exploding": {"en": "20 ReLU layers with He init ×1.5 and SGD with momentum: the backprop signal grows "
+                               "about 2e3× toward the input, and as momentum builds up the steps the run diverges "
+                               "within a few steps.",
+                         "fr": "20 couches ReLU, init. de He ×1,5 et SGD avec momentum : le signal rétropropagé "
+                               "grossit d'environ 2e3× vers l'entrée et, à mesure que le momentum allonge les pas, "
+                               "l'entraînement diverge en quelques pas."},
+    "preset.relu-he": {"en": "The fix by ReLU + He init: 24 ReLU layers keep the backprop signal within about 10× "
+                             "across depth and learn the circles.",
+                       "fr": "La solution ReLU + init. de He : 24 couches ReLU gardent le signal rétropropagé dans "
+                             "un facteur 10 environ sur toute la profondeur et apprennent les cercles."},
+    "preset.batchnorm": {"en": "sigmoid-deep plus BatchNorm before each sigmoid: activations stay in the sigmoid's live "
+                               "range, the gradient reaches the input and the net learns the circles.",
+                         "fr": "sigmoid-deep avec BatchNorm avant chaque sigmoïde : les activations restent dans la "
+                               "zone utile, le gradient atteint l'entrée et le réseau apprend les cercles."},
+    "preset.residual": {"en": "sigmoid-deep plus residual skips (x + f(x)): the identity path carries the gradient to "
+                              "the input and the net learns the circles.",
+                        "fr": "sigmoid-deep avec connexions résiduelles (x + f(x)) : le chemin identité porte le "
+                              "gradient jusqu'à l'entrée et le réseau apprend les cercles."},
     # actions and live status
     "btn.train": {"en": "Train", "fr": "Entraîner"},
     "btn.pause": {"en": "Pause", "fr": "Pause"},
@@ -183,23 +188,33 @@ register({
                       "fr": "Explosion : l'entraînement a divergé au pas {step}."},
     "diag.zero": {"en": "No gradient reaches the hidden layers: every weight gradient is zero.",
                   "fr": "Aucun gradient n'atteint les couches cachées : tous les gradients des poids sont nuls."},
-    "diag.vanishing": {"en": "Vanishing gradients: the first hidden layer receives {ratio:.0e}× the gradient of the last one.",
-                       "fr": "Gradients évanescents : la première couche cachée reçoit {ratio:.0e}× le gradient "
-                             "de la dernière."},
-    "diag.exploding": {"en": "Exploding gradients: the first hidden layer receives {ratio:.0e}× the gradient of the last one.",
-                       "fr": "Gradients explosifs : la première couche cachée reçoit {ratio:.0e}× le gradient "
-                             "de la dernière."},
-    "diag.dead": {"en": "Dying ReLUs: {pct:.0f}% of the units of layer {layer} are dead.",
-                  "fr": "ReLU mortes : {pct:.0f} % des neurones de la couche {layer} ne répondent plus."},
+    "diag.vanishing": {"en": "Vanishing gradients: the gradient {q} at the first hidden layer is {ratio:.0e}× its value "
+                             "at the last one.",
+                       "fr": "Gradients évanescents : à la première couche cachée, le gradient {q} vaut {ratio:.0e}× "
+                             "sa valeur à la dernière."},
+    "diag.exploding": {"en": "Exploding gradients: the gradient {q} at the first hidden layer is {ratio:.0e}× its value "
+                             "at the last one.",
+                       "fr": "Gradients explosifs : à la première couche cachée, le gradient {q} vaut {ratio:.0e}× "
+                             "sa valeur à la dernière."},
+    "diag.large": {"en": "Exploding gradients: the gradient {q} reaches {norm:.0e} at layer {layer}.",
+                   "fr": "Gradients explosifs : le gradient {q} atteint {norm:.0e} à la couche {layer}."},
+    "diag.forward": {"en": "Exploding activations: their std grows {growth:.0e}× from the first hidden layer to the last.",
+                     "fr": "Activations explosives : leur écart-type est multiplié par {growth:.0e} de la première "
+                           "couche cachée à la dernière."},
+    "diag.dead": {"en": "Dying ReLUs: {pct:.0f}% of the units of layer {layer} are dead (they pass no gradient).",
+                  "fr": "ReLU mortes : {pct:.0f} % des neurones de la couche {layer} sont morts (ils ne laissent "
+                        "passer aucun gradient)."},
     "diag.saturated": {"en": "Saturation: {pct:.0f}% of the outputs of layer {layer} sit at the activation's bounds.",
                        "fr": "Saturation : {pct:.0f} % des sorties de la couche {layer} sont aux bornes de "
                              "l'activation."},
-    "diag.uneven": {"en": "Uneven but flowing: the first hidden layer receives {ratio:.2g}× the gradient of the last one; "
-                          "norms vary {spread:.0f}× across depth.",
-                    "fr": "Irrégulier mais le gradient passe : la première couche cachée reçoit {ratio:.2g}× le "
-                          "gradient de la dernière ; les normes varient de {spread:.0f}× selon la profondeur."},
-    "diag.healthy": {"en": "Healthy: gradient norms stay within {limit:.0f}× across depth.",
-                     "fr": "Sain : les normes du gradient restent dans un facteur {limit:.0f} sur toute la profondeur."},
+    "diag.uneven": {"en": "Uneven but flowing: the gradient {q} at the first hidden layer is {ratio:.2g}× its value at "
+                          "the last one; it varies {spread:.0f}× across depth.",
+                    "fr": "Irrégulier mais le gradient passe : à la première couche cachée, le gradient {q} vaut "
+                          "{ratio:.2g}× sa valeur à la dernière ; il varie d'un facteur {spread:.0f} selon la "
+                          "profondeur."},
+    "diag.healthy": {"en": "Healthy: the gradient {q} stays within {spread:.2g}× across depth (limit {limit:.0f}×).",
+                     "fr": "Sain : le gradient {q} reste dans un facteur {spread:.2g} sur toute la profondeur "
+                           "(limite {limit:.0f})."},
     # errors next to the controls
     "err.depth": {"en": "Depth must be a whole number from 1 to 1000 (got {value}).",
                   "fr": "La profondeur doit être un entier de 1 à 1000 (valeur : {value})."},

@@ -4,10 +4,12 @@ from ui.i18n import register
 STRINGS = {
     "models.title": {"en": "Full models: plain vs ResNet", "fr": "Modèles complets : plain contre ResNet"},
     "models.subtitle": {
-        "en": "He et al. (2016) saw deeper *plain* networks train worse than shallow ones — not overfitting, "
-              "a failure to optimise. Residual shortcuts fix it. Reproduce it here with the same probes as the Lab.",
+        "en": "He et al. (2016) saw deeper *plain* networks train worse than shallow ones — not overfitting, and "
+              "not vanishing gradients (with BatchNorm their gradients stay healthy, §4.1): an optimisation "
+              "difficulty. Residual shortcuts fix it. Reproduce it here with the same probes as the Lab.",
         "fr": "He et al. (2016) ont vu des réseaux *plain* plus profonds s'entraîner moins bien que des réseaux "
-              "moins profonds : ce n'est pas du surapprentissage, c'est un échec d'optimisation. Les raccourcis "
+              "moins profonds : ce n'est pas du surapprentissage, ni des gradients évanescents (avec BatchNorm "
+              "leurs gradients restent sains, §4.1), c'est une difficulté d'optimisation. Les raccourcis "
               "résiduels le corrigent. Reproduisez-le ici avec les mêmes sondes que le Lab."},
     "models.tab_degradation": {"en": "Degradation experiment", "fr": "Expérience de dégradation"},
     "models.tab_single": {"en": "Single model", "fr": "Un seul modèle"},
@@ -82,10 +84,17 @@ STRINGS = {
               "Son jumeau résiduel, non."},
     "models.grads": {"en": "Per-layer gradient norms, side by side", "fr": "Normes des gradients par couche, côte à côte"},
     "models.grads_help": {
-        "en": "Median ‖∇W‖ per layer (log scale, input on the left). In plain-56 it fades toward the input; "
-              "in ResNet-56 the shortcuts carry the gradient back and the profile stays flat.",
-        "fr": "‖∇W‖ médiane par couche (échelle log, entrée à gauche). Dans plain-56 elle s'éteint vers "
-              "l'entrée ; dans ResNet-56 les raccourcis ramènent le gradient et le profil reste plat."},
+        "en": "Median ‖∇W‖ per layer (log scale, input on the left). Plain-56's gradient does not vanish: with "
+              "BatchNorm it reaches the input layers, at the first step even larger there than near the output. "
+              "As He et al. observe (§4.1), the degradation is not caused by vanishing gradients but is an "
+              "optimisation difficulty: the deeper plain net is harder to fit, so its training loss stays high. "
+              "ResNet-56's shortcuts let each block learn a residual next to an identity path, and it trains.",
+        "fr": "‖∇W‖ médiane par couche (échelle log, entrée à gauche). Le gradient de plain-56 ne s'évanouit "
+              "pas : grâce à BatchNorm il atteint les couches d'entrée, au premier pas plus grand encore que "
+              "près de la sortie. Comme le constatent He et al. (§4.1), la dégradation ne vient pas de gradients "
+              "évanescents : c'est une difficulté d'optimisation, le réseau plain plus profond est plus dur à "
+              "ajuster et sa perte d'entraînement reste haute. Les raccourcis de ResNet-56 font apprendre à "
+              "chaque bloc un résidu à côté d'un chemin identité, et il s'entraîne."},
     "models.fig7": {"en": "Response std per layer (BN output, before ReLU/addition) — the paper's Fig. 7",
                     "fr": "Écart-type des réponses par couche (sortie de BN, avant ReLU/addition) — la Fig. 7 "
                           "de l'article"},

@@ -74,7 +74,12 @@ def spec_from_args(args):
 
 
 def run_result(spec, summary: dict, metrics, name: str = "") -> dict:
-    """The ``--json`` document: the keys the issue fixes, plus per-layer extras."""
+    """The ``--json`` document: the keys the issue fixes, plus per-layer extras.
+
+    ``diagnosis`` is the page's verdict (:mod:`labcore.figures.diagnose`): ``kind``, ``severity``,
+    the English ``sentence`` (notes included), the ``numbers`` it quotes and its ``notes``.
+    """
+    from labcore.figures.diagnose import diagnose
     from labcore.spec.codec import to_dict
 
 
@@ -99,6 +104,8 @@ def run_result(spec, summary: dict, metrics, name: str = "") -> dict:
         "test_acc": [_num(v) for v in metrics.test_acc.tolist()],
         "first_last_ratio": _num(metrics.first_last_ratio("grad_norm")),
         "first_last_signal_ratio": _num(metrics.first_last_ratio("out_grad_norm")),
+        "diagnosis": diagnose(metrics, summary["status"], summary.get("first_bad_step"),
+                              summary.get("error")).to_dict(),
         "final_loss": _num(last_loss),
         "final_test_acc": _num(metrics.test_acc[-1]) if len(metrics.test_acc) else None,
         "steps_per_second": _num(summary["steps_per_second"]),
@@ -122,11 +129,13 @@ def print_summary(result: dict, metrics, out=None) -> None:
         print(f"{name:>6}  {_fmt(last(g)[i]):>10}  {_fmt(med_g[i]):>11}  {_fmt(last(s)[i]):>12}", file=out)
     r = result
     print(file=out)
-    print(f"first/last hidden-layer gradient ratio: {_fmt(r['first_last_ratio'] or math.nan)}"
-          f"  (backprop signal: {_fmt(r['first_last_signal_ratio'] or math.nan)})", file=out)
+    print(f"first/last hidden-layer gradient ratio: {_fmt(r['first_last_ratio'] or math.nan)} (‖∇W‖, h2 / last;"
+          f" h1 reads the data)  backprop signal ‖∂L/∂h‖: {_fmt(r['first_last_signal_ratio'] or math.nan)}"
+          f" (h1 / last)", file=out)
     acc = r["final_test_acc"]
     print(f"final loss: {_fmt(r['final_loss'] or math.nan)}   test accuracy: "
           f"{'—' if acc is None else f'{acc:.1%}'}", file=out)
+    print(f"diagnosis: {r['diagnosis']['sentence']}", file=out)
     for e in r.get("events") or []:
         print(f"event at step {e['step']}: {e['label']}   (pause {e.get('pause_ms', 0):.1f} ms)", file=out)
     bad = f" at step {r['first_bad_step']}" if r["first_bad_step"] else ""
@@ -219,4 +228,6 @@ def cmd_presets(args) -> int:
     w = max(len(p.name) for p in presets)
     for p in presets:
         print(f"{p.name:<{w}}  {p.description}")
+        if p.claim.get("text"):
+            print(f"{'':<{w}}  claim (checked on seeds {p.claim.get('seeds')}): {p.claim['text']}")
     return 0

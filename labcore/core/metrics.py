@@ -14,6 +14,10 @@ if TYPE_CHECKING:  # pandas loads only when a frame is built
 LAYER_METRICS = ("grad_norm", "weight_norm", "update_ratio", "out_grad_norm",
                  "act_mean", "act_std", "saturated", "dead")
 
+# Metrics of a layer's weight, whose shape depends on what the layer reads: the first hidden
+# layer reads the data, so first/last ratios of these start at the second hidden layer.
+INPUT_READING_METRICS = ("grad_norm", "weight_norm", "update_ratio")
+
 
 def _finite(a: np.ndarray) -> np.ndarray:
     """Non-finite values become NaN (missing), never numbers."""
@@ -71,17 +75,24 @@ class MetricsChunk:
         return self.layer[:, LAYER_METRICS.index(name), :]
 
     def first_last_ratio(self, metric: str = "grad_norm") -> float:
-        """Median over recorded steps of first-hidden / last-hidden ``metric``.
+        """Median over recorded steps of ``metric`` at the first hidden layer / the last one.
 
         The last probe point is the classifier head, so the last hidden layer is the one before
-        it. < 1 means the input side gets less gradient (vanishing), > 1 more (exploding).
-        NaN when fewer than two hidden layers or nothing finite was recorded.
+        it. For the weight gradient ‖∇W‖ the "first" layer is the *second* hidden layer: the
+        first one's weight reads the data (2 inputs on the 2-D sets, not the layer width), so its
+        ‖∇W‖ = ‖δ‖·‖x‖ is not comparable, and a perfect He net would read 0.05-0.12 at init
+        (issue 10). In a uniform stack the two layers compared then have equal widths. Other
+        metrics (the backprop signal ‖∂L/∂h‖, activation statistics) are taken at the layers'
+        outputs, which have the layer's width, so they start at the first hidden layer.
+        < 1 means the input side gets less (vanishing), > 1 more (exploding). NaN when there are
+        too few hidden layers or nothing finite was recorded.
         """
         m = self.metric(metric)
-        if m.shape[1] < 3 or m.shape[0] == 0:
+        first = 1 if metric in INPUT_READING_METRICS else 0
+        if m.shape[1] < 3 + first or m.shape[0] == 0:
             return float("nan")
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = m[:, 0] / m[:, -2]
+            r = m[:, first] / m[:, -2]
         r = r[np.isfinite(r)]
         return float(np.median(r)) if len(r) else float("nan")
 

@@ -1,7 +1,12 @@
-"""Presets: TOML spec files shipped inside the package, each with a one-line description.
+"""Presets: TOML spec files (of any family: the spec's "kind") shipped inside the package, each with
+a one-line description and a claim.
 
-A preset may state its claim as data in a ``[claim]`` table (what its twin shows, in numbers a
-test checks on several seeds); it is kept apart from the spec, in :attr:`Preset.claim`.
+The ``[claim]`` table is the preset's promise as data (design.md §8), checked on every listed
+seed by tests/test_claims.py: ``test_acc`` bounds on the final test accuracy (``median_at_least``,
+``each_at_least``, ``median_at_most``, ``each_at_most``), the allowed ``verdict`` kinds of
+:func:`labcore.figures.diagnose.diagnose`, for a diverging preset ``first_bad_step`` bounds and the
+growth of the backprop signal toward the input at step 1 (``signal_growth_at_least``), and in
+``[claim.twins]`` the accuracy bounds of each "Compare with" twin (:mod:`labcore.spec.twins`).
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ class Preset:
     name: str
     description: str
     spec: RunSpec  # a spec of any family (its "kind")
-    claim: dict = field(default_factory=dict)  # the [claim] table, if any
+    claim: dict = field(default_factory=dict)  # the [claim] table: what the preset promises
 
 
 def _files():

@@ -72,8 +72,8 @@ class ConvProbe(Probe):
         self._grads = [None if g is None else g.float().contiguous() for g in self._grads]
         super()._activation_stats(where)
         dead_row = buf[_DEAD]
-        for (shape, (family, _)), (idx, idx_t) in self._grouping().items():
-            if family != "relu" or len(shape) < 3:
+        for (shape, (_, _, zero_below)), (idx, idx_t) in self._grouping().items():
+            if not zero_below or len(shape) < 3:  # dead only where the gradient is 0 below 0 (ReLU)
                 continue
             a = torch.stack([self._outs[i] for i in idx])  # (G, B, C, *spatial)
             peak = a.amax(dim=[1] + list(range(3, a.dim())))  # (G, C): best response of each channel

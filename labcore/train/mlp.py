@@ -22,6 +22,7 @@ from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.nets import build_mlp
 from labcore.nets.base import bind_generator
 from labcore.train.probe import Probe
+from labcore.train.recalibrate import batchnorms, recalibrate_batchnorm
 from labcore.nets.registry import OPTIMIZER_FNS
 from labcore.spec.size import SizeBudget, check_size, eval_rows
 from labcore.spec.mlp import RunSpec
@@ -60,6 +61,7 @@ class Trainer(TrainLoop):
         n_eval = -(-t.flush_every // t.eval_every) + 2
         self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
         self._eval_steps: list[int] = []
+        self._bns = batchnorms(self.model)  # evaluated with recalibrated statistics (train/recalibrate.py)
         widest = max([self.data.in_dim] + [m.out_features for m in self.model.modules() if isinstance(m, nn.Linear)])
         self._eval_rows = eval_rows(widest)  # bounded chunks: the size guard counts one chunk, not the test set
         self.total_steps, self.flush_every = t.steps, t.flush_every
@@ -120,6 +122,9 @@ class Trainer(TrainLoop):
     @torch.no_grad()
     def _evaluate(self) -> None:
         self.model.eval()
+        if self._bns:  # the running averages lag the weights: use the current weights' statistics
+            recalibrate_batchnorm(self.model, self.data.x_train, max_examples=min(4096, self._eval_rows),
+                                  bns=self._bns)
         xs, ys, n = self.data.x_test, self.data.y_test, len(self.data.y_test)
         sums = torch.zeros(2, device=self.device)  # (loss sum, correct count)
         for i in range(0, n, self._eval_rows):  # python ints: no sync

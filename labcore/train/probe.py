@@ -68,7 +68,7 @@ class Probe:
         self._kinds = []
         for p in self.points:
             a = ACTIVATIONS[p.activation] if p.hidden else ACTIVATIONS["identity"]
-            self._kinds.append((a.family, a.bounds))
+            self._kinds.append((a.family, a.bounds, a.zero_below))
 
     def _flatten_weights(self) -> None:
         with torch.no_grad():
@@ -171,8 +171,8 @@ class Probe:
 
     def _activation_stats(self, buf: torch.Tensor) -> None:
         """Activation mean/std/saturated/dead and backprop-signal norm, one pass per layer group."""
-        for (shape, (family, bounds)), (idx, idx_t) in self._grouping().items():
-            a = self._stack([self._outs[i] for i in idx], (shape, family, "act"))  # (G, B, *features)
+        for (shape, (family, bounds, zero_below)), (idx, idx_t) in self._grouping().items():
+            a = self._stack([self._outs[i] for i in idx], (shape, family, zero_below, "act"))  # (G, B, *features)
             g, b = a.shape[0], a.shape[1]
             flat = a.view(g, -1)  # (G, B * features)
             # Two-pass mean/std: exact like torch.std_mean but ~10x faster on the CPU here.
@@ -188,8 +188,10 @@ class Probe:
                              .mean(dim=1, dtype=torch.float32))
             else:
                 stats.append(torch.full_like(mean, math.nan))
-            if family == "relu":
-                # Dead: a unit whose output is <= 0 for every example of the batch.
+            if zero_below:
+                # Dead: a unit whose output is <= 0 for every example of the batch. Only where
+                # the activation's gradient is exactly 0 below 0 (ReLU): a LeakyReLU, GELU or ELU
+                # unit with negative outputs still passes gradient, so it is never counted dead.
                 peak = a.view(g, b, -1).amax(dim=1)  # (G, features): best response over the batch
                 stats.append(peak.le_(0).mean(dim=1, dtype=torch.float32))
             else:
@@ -197,7 +199,7 @@ class Probe:
             buf[_MEAN:_DEAD + 1].index_copy_(1, idx_t, torch.stack(stats))
             grads = [self._grads[i] for i in idx]
             if all(gr is not None for gr in grads):  # the head's output grad always exists
-                signal = torch.linalg.vector_norm(self._stack(grads, (shape, family, "grad")).view(g, -1), dim=1)
+                signal = torch.linalg.vector_norm(self._stack(grads, (shape, family, zero_below, "grad")).view(g, -1), dim=1)
                 buf[_OUTGRAD].index_copy_(0, idx_t, signal)
 
     @torch.no_grad()
