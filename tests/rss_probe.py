@@ -25,6 +25,25 @@ def rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _reset_peak() -> None:
+    """Reset the kernel's peak-RSS mark (Linux: writing 5 to clear_refs) so the peak is the run's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak() -> int:
+    """Peak RSS of this process image (VmHWM). Not getrusage's ru_maxrss: that one survives exec, so
+    a probe started from a large test process would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def estimate_bytes(spec) -> int:
     fam = family_of(spec)
     est = fam.check(spec)
@@ -61,11 +80,12 @@ def main() -> None:
         fam.snapshot(w, None)
     del w
     before = rss()
+    _reset_peak()
     trainer = fam.make_trainer(spec)
     trainer.steps()
     if snapshot and fam.snapshot:
         fam.snapshot(trainer, None)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    peak = _peak()
     print(json.dumps({"growth": peak - before, "estimate": estimate_bytes(spec), "status": str(trainer.status)}))
 
 

@@ -40,7 +40,7 @@ def test_sweeps_page_fills_live_and_a_cell_opens_in_the_lab():
         page = new_page(browser, url + "/sweeps")
         page.get_by_label("Depths (start:stop:step or a,b,c)").fill("2,3,4,5")
         page.get_by_label("σ_w values").fill("0.5,1.5")
-        page.get_by_label("Steps per run").fill("150")
+        page.get_by_label("Steps per run").fill("1000")  # a point lasts ~1 s on an idle box: partial fills are seen
         page.get_by_label("Width").fill("8")
         page.get_by_role("button", name="Start the sweep").click()
         seen, deadline = [], time.monotonic() + 240

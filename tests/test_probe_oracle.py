@@ -24,7 +24,7 @@ ACT = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": la
        "gelu": nn.GELU, "elu": nn.ELU, "identity": nn.Identity}
 SATURATED = {"sigmoid": lambda a: (a <= 0.01) | (a >= 0.99),  # within 1% of the range of a bound
              "tanh": lambda a: np.abs(a) >= 0.98}
-CAN_DIE = {"relu", "leaky_relu", "gelu", "elu"}  # the ReLU family: a unit <= 0 on every example is dead
+CAN_DIE = {"relu"}  # only ReLU passes no gradient below 0: a unit <= 0 on every example is dead (leaky, GELU, ELU never)
 
 
 class Reference(nn.Module):

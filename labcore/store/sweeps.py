@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads only when a frame is built (a fast CLI)
+    import pandas as pd
 
 SWEEP_COLS = ("id", "name", "created", "plan", "status", "total", "note")
 POINT_COLS = ("run_id", "point", "status", "steps", "first_bad_step", "final_loss", "final_acc",
@@ -62,8 +64,10 @@ def list_sweeps(store) -> list[dict]:
     return out
 
 
-def sweep_points(store, sweep_id: int) -> pd.DataFrame:
+def sweep_points(store, sweep_id: int) -> "pd.DataFrame":
     """One row per recorded point: its settings as columns, then the run's summary metrics."""
+    import pandas as pd
+
     rows = store._read("SELECT id, point, status, steps, first_bad_step, final_loss, final_acc, final_test_loss, "
                        "final_test_acc, grad_ratio, wall_seconds, error, point_summary FROM runs WHERE sweep_id=? ORDER BY id",
                        (int(sweep_id),))

@@ -25,9 +25,6 @@ def init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
-    # Vanishing nets (tanh at a small gain) fill with denormal floats, which cost the CPU ~5x per
-    # op: flushed to zero, every point of a phase diagram costs about what its size says.
-    torch.set_flush_denormal(True)
     import labcore.families  # noqa: F401  (registers the families)
     import labcore.train.mlp  # noqa: F401  (the MLP trainer, imported lazily by its family)
     try:
@@ -51,7 +48,23 @@ def _last(a) -> float | None:
 
 
 def run_point(spec_dict: dict, key: str) -> dict:
-    """Train one point to its budget; summarise it. Never raises."""
+    """Train one point to its budget; summarise it. Never raises.
+
+    Vanishing nets (tanh at a small gain) fill with denormal floats, which cost the CPU ~5x per op:
+    flushed to zero for the point, every point costs about what its size says. The flag is set for
+    each point and cleared after it, on every backend alike (same results), so a point run in the
+    caller's own process (serial backend, dry-run calibration) leaves that process as it was.
+    """
+    import torch
+
+    torch.set_flush_denormal(True)
+    try:
+        return _run_point(spec_dict, key)
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _run_point(spec_dict: dict, key: str) -> dict:
     try:
         init_worker()
     except Exception:  # noqa: BLE001 - reported below, as this point's error

@@ -98,14 +98,12 @@ class RecurrentTrainer(TrainLoop):
         shape = self.task.shape
         self.regression = shape.regression
         self.x_test, self.y_test = self.task.fixed(TEST_SEQUENCES, seed=spec.seed + 10_007)
-        if self.device.type == "cpu":
-            # One time step's matmul is small (B x H x H per gate): one thread unless it is large
-            # (the default LSTM took 434 s for 600 steps on 2 busy threads here, 23 s on one).
-            torch.set_num_threads(cpu_threads_for(spec.batch_size * spec.hidden * spec.hidden))
-            # A trained LSTM's saturated gates make denormal floats in the backward pass, which the
-            # CPU handles slowly (~25% of the step here); flushing them to zero changes no result.
-            torch.set_flush_denormal(True)
-        self.device_label = device_label(self.device)
+        # One time step's matmul is small (B x H x H per gate): one thread unless it is large (the
+        # default LSTM took 434 s for 600 steps on 2 busy threads here, 23 s on one). The runner
+        # applies it (labcore.train.device.use_cpu_threads); the constructor changes no global state.
+        self.cpu_threads = (cpu_threads_for(spec.batch_size * spec.hidden * spec.hidden)
+                            if self.device.type == "cpu" else None)
+        self.device_label = device_label(self.device, self.cpu_threads)
         self.model = build_recurrent(spec, shape.in_dim, shape.out_dim).to(self.device)
         self.params = sum(p.numel() for p in self.model.parameters())
         self.layers = spec.time_steps

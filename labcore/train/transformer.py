@@ -98,9 +98,9 @@ class TransformerTrainer(TrainLoop):
         self.device = resolve_device(spec.device)
         self.task = TokenTask(spec.task, spec.seq_len, spec.vocab, self.device, spec.seed)
         self.x_test, self.y_test = self.task.fixed(TEST_SEQUENCES, seed=spec.seed + 10_007)
-        if self.device.type == "cpu":
-            torch.set_num_threads(cpu_threads_for(spec.batch_size * spec.seq_len * spec.d_model * spec.d_model))
-        self.device_label = device_label(self.device)
+        self.cpu_threads = (cpu_threads_for(spec.batch_size * spec.seq_len * spec.d_model * spec.d_model)
+                            if self.device.type == "cpu" else None)  # applied by the runner
+        self.device_label = device_label(self.device, self.cpu_threads)
         self.model = build_transformer(spec).to(self.device)
         self.params = sum(p.numel() for p in self.model.parameters())
         self.layers = spec.probe_names
