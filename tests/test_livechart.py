@@ -233,8 +233,11 @@ def test_lab_charts_update_in_place_while_training(browser_and_url):
         page.goto(f"{url}/?spec={spec_code(200_000, flush_every=10)}")
         page.wait_for_selector("h1")
         page.get_by_role("button", name="Train").click()
-        # Wait until both fragments have drawn their charts: every graph exists from here on.
-        page.wait_for_function(f"() => {json.dumps(SLOW_CHARTS)}.every(k => ((window.__gflStats || {{}})[k] || {{}}).draws >= 1)",
+        # Wait until both fragments have drawn their charts, the snapshot's pictures (decision
+        # boundary, histograms: they appear with the first snapshot) included: every graph exists
+        # from here on.
+        every = SLOW_CHARTS + ("lab_chart_boundary0", "lab_chart_hist0")
+        page.wait_for_function(f"() => {json.dumps(every)}.every(k => ((window.__gflStats || {{}})[k] || {{}}).draws >= 1)",
                                timeout=45_000)
         mounts, calls, before = page.evaluate("window.__gflMounts"), page.evaluate("window.__gflCalls"), _draws(page)
         assert page.evaluate(f"() => {{ const el = ({DEPTH_EL})(); if (el) el.__testMark = 1; return !!el; }}")
@@ -243,7 +246,7 @@ def test_lab_charts_update_in_place_while_training(browser_and_url):
             f"() => {{ const s = window.__gflStats; return s.lab_chart_depth.draws >= {before['lab_chart_depth'] + 3}"
             f" && s.lab_chart_update0.draws > {before['lab_chart_update0']}; }}", timeout=30_000)
         after = _draws(page)
-        assert page.evaluate("window.__gflMounts") == mounts, "a chart was mounted again instead of updated"
+        assert page.evaluate("window.__gflMounts") == mounts, ("a chart was mounted again instead of updated", before, _draws(page))
         assert page.evaluate("window.__gflCalls") > calls
         assert page.evaluate(f"() => ({DEPTH_EL})().__testMark") == 1, "the depth graph is a new element"
         assert after["lab_chart_depth"] >= before["lab_chart_depth"] + 3
