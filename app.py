@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ui.pyfixes  # noqa: F401  (first: serialises ast.parse on Python < 3.12, see the module)
 import streamlit as st
 
 import ui.strings_app  # noqa: F401  (registers the app's strings)

@@ -10,6 +10,8 @@ if str(ROOT) not in sys.path:
 
 # Set before any labcore import reads it; subprocesses started by tests inherit it.
 os.environ.setdefault("LAB_HOME", tempfile.mkdtemp(prefix="lab-home-"))
+
+import ui.pyfixes  # noqa: E402,F401  (AppTest parses page scripts with ast.parse from several threads)
 # Pages re-raise what the router would otherwise catch (ui/recover.py), so page tests see their
 # errors; the router's own tests unset it.
 os.environ.setdefault("LAB_STRICT_PAGES", "1")
