@@ -12,7 +12,7 @@ import streamlit as st
 import ui.strings_lab  # noqa: F401  (registers the page's strings)
 from labcore.data.datasets import DATASETS
 from labcore.data.tensors import load_arrays
-from labcore.figures import plots
+from labcore.figures import plots, setup_plots
 from labcore.spec.choices import ACTIVATIONS, NORMS, SKIPS
 from ui import form, lab_live, lab_session, state, surgery, widgets
 from ui.i18n import t
@@ -88,14 +88,14 @@ if spec is not None:
     with diagram_box:
         names = {**{k: L(f"act.{k}") for k in ACTIVATIONS}, **{k: L(f"norm.{k}") for k in NORMS},
                  **{k: L(f"skip.{k}") for k in SKIPS}, "changed": L("diagram.changed")}
-        widgets.cached_chart("diagram", (code, lang), lambda: plots.stack_diagram(
+        widgets.cached_chart("diagram", (code, lang), lambda: setup_plots.stack_diagram(
             spec.net.layers, labels=labels, names=names, raw=True), key=Keys.DIAGRAM)
     with preview_box:
         kind = DATASETS[spec.train.data.name].kind
         try:
             with st.spinner(L("lab.loading_data")):
                 xtr, ytr, _, _ = load_arrays(spec.train.data, spec.train.seed)
-            widgets.cached_chart("preview", (code, lang, "p"), lambda: plots.data_preview(
+            widgets.cached_chart("preview", (code, lang, "p"), lambda: setup_plots.data_preview(
                 kind, xtr, ytr, labels=labels, raw=True), key=Keys.PREVIEW)
         except Exception as e:  # a data set that cannot be generated here: say so, keep going
             st.error(L("err.data", error=md(f"{type(e).__name__}: {e}")), icon="⚠️")

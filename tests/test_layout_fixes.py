@@ -5,7 +5,7 @@ import numpy as np
 
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.figures import models as model_plots
-from labcore.figures import plots
+from labcore.figures import plots, setup_plots
 from labcore.spec.mlp import NetSpec
 
 
@@ -19,11 +19,11 @@ def test_one_changed_layer_among_24_is_marked():
     net = NetSpec.uniform(24, 64, "sigmoid")
     layers = list(net.layers)
     layers[11] = replace(layers[11], width=65)
-    fig = plots.stack_diagram(layers, names={"changed": "couche modifiée", "sigmoid": "sigmoïde"}, raw=True)
+    fig = setup_plots.stack_diagram(layers, names={"changed": "couche modifiée", "sigmoid": "sigmoïde"}, raw=True)
     marks = [t for t in fig["data"] if t.get("name") == "couche modifiée"]
     assert len(marks) == 1 and list(marks[0]["x"]) == [12]
     assert any(t.get("name") == "sigmoïde" for t in fig["data"])
-    assert not any(t.get("name") == "couche modifiée" for t in plots.stack_diagram(net.layers, raw=True)["data"])
+    assert not any(t.get("name") == "couche modifiée" for t in setup_plots.stack_diagram(net.layers, raw=True)["data"])
 
 
 def test_log_axes_label_decades_only():

@@ -3,7 +3,7 @@ import numpy as np
 import plotly.io as pio
 import pytest
 
-from labcore.figures import plots
+from labcore.figures import plots, setup_plots
 from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.spec.mlp import LayerSpec
 
@@ -118,10 +118,10 @@ def test_decision_boundary_and_histograms_from_snapshot_data():
 
 def test_stack_diagram_shows_skips_and_elides_deep_stacks():
     layers = [LayerSpec(64, "relu", skip="residual")] * 3 + [LayerSpec(32, "tanh", skip="dense")]
-    fig = plots.stack_diagram(layers)
+    fig = setup_plots.stack_diagram(layers)
     names = [t.name for t in fig.data]
     assert "residual" in names and "dense" in names and "relu" in names and "tanh" in names
-    deep = plots.stack_diagram([LayerSpec()] * 1000)
+    deep = setup_plots.stack_diagram([LayerSpec()] * 1000)
     boxes = sum(len(t.x) for t in deep.data if t.mode == "markers")
     assert boxes <= 48 and "…" in deep.data[-1].text
 
@@ -132,7 +132,7 @@ def test_stack_diagram_shows_skips_and_elides_deep_stacks():
     ("signal", np.random.default_rng(0).normal(size=(30, 40)), np.arange(30) % 10),
 ])
 def test_data_preview(kind, x, y):
-    fig = plots.data_preview(kind, x, y)
+    fig = setup_plots.data_preview(kind, x, y)
     assert fig.data
 
 
