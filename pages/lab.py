@@ -12,7 +12,7 @@ import streamlit as st
 import ui.strings_lab  # noqa: F401  (registers the page's strings)
 from labcore.data.datasets import DATASETS
 from labcore.data.tensors import load_arrays
-from labcore.figures import plots, setup_plots
+from labcore.figures import setup_plots
 from labcore.spec.choices import ACTIVATIONS, NORMS, SKIPS
 from ui import form, lab_live, lab_session, state, surgery, widgets
 from ui.i18n import t
