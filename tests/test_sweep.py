@@ -169,3 +169,22 @@ def test_cli_lr_and_grid_sweeps(tmp_path):
     d = json.loads(out.read_text())
     assert {(p["depth"], p["norm"]) for p in d["points"]} == {(1, "none"), (1, "layernorm"), (2, "none"), (2, "layernorm")}
     assert main(["sweep", "grid", "--set", "depth", "--no-store"]) == 2
+
+
+def test_phase_points_use_the_sigma_w_and_sigma_b_the_chart_shows():
+    """The diagram labels a cell σ_w = gain and the sweep's meta says σ_b² = 0: the built net must
+    have W ~ N(0, gain²/fan_in) and zero biases, or the k·ξ line would be drawn for another net."""
+    import torch
+
+    from labcore.nets.mlp import build_mlp
+
+    plan = phase_plan("tanh", depths=(6,), gains=(0.5, 2.0), steps=5, width=256)
+    assert dict(plan.meta)["sigma_b2"] == 0.0
+    for p in plan.points():
+        spec = plan.spec_for(p)
+        net = build_mlp(spec.net, 64, 10, seed=0)
+        hidden = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][1:-1]  # past the input layer, before the head
+        assert len(hidden) >= 4
+        for m in hidden:
+            assert torch.count_nonzero(m.bias) == 0
+            assert float(m.weight.detach().std() * m.weight.shape[1] ** 0.5) == pytest.approx(p["gain"], rel=0.03)
