@@ -111,3 +111,12 @@ def _run_point(spec_dict: dict, key: str) -> dict:
     out["cpu_seconds"] = time.process_time() - c0
     out["wall_seconds"] = time.perf_counter() - t0
     return out
+
+
+def worker_info() -> dict:
+    """This process's pid, torch thread count and start method (a check that pool workers are set up)."""
+    import multiprocessing as mp
+
+    import torch
+
+    return {"pid": os.getpid(), "threads": torch.get_num_threads(), "start_method": mp.get_start_method(allow_none=True)}
