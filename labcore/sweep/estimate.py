@@ -2,8 +2,8 @@
 
 A calibration starts the same process pool a local sweep starts (so its measured start-up is the
 sweep's: the forkserver importing torch once in a fresh process, then forking the workers) and
-runs a few of the plan's own points there, on ``workers`` workers side by side, one torch thread
-each: the cheapest point and the most expensive one by a simple cost proxy (depth × width² ×
+runs a few of the plan's own points there, each as ``workers`` copies side by side, one torch
+thread each: the cheapest point and the most expensive one by a simple cost proxy (depth × width² ×
 batch, the matmul work of a step), each at two step counts, so that a point's fixed cost
 (building the net, loading data) and its per-step cost are measured apart. Every point's
 CPU-seconds are then interpolated on the proxy.
@@ -76,6 +76,11 @@ def _pick(proxies: list[float], target: float) -> int:
     return idx[len(idx) // 2]
 
 
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2])
+
+
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -105,9 +110,10 @@ def estimate(plan: SweepPlan, workers: int = 2, *, calib_steps: int = 60, backen
     start = time.perf_counter() - ts
     runs = {}
     try:
-        # the long runs first, so the calibration keeps all w workers busy as the sweep will
-        jobs = [(i, n) for n in (long, short) for i in sorted({hi, lo}, reverse=True)]
-        jobs += [(i, n) for i, n in list(jobs)][: max(0, w - len(jobs))]  # more workers than jobs: repeat some
+        # each job w times in a row, so the w copies run side by side: every measured point shares
+        # the cores (caches, memory bandwidth, the other programs) as the sweep's points will,
+        # instead of the dearest one finishing alone after the cheap ones are done
+        jobs = [(i, n) for n in (long, short) for i in sorted({hi, lo}, reverse=True) for _ in range(w)]
         futs = {ex.submit(run_point, to_dict(override(specs[i], steps=n)), f"calibration {i} {n} {k}"): (i, n)
                 for k, (i, n) in enumerate(jobs)}
         wait(list(futs))
@@ -119,8 +125,8 @@ def estimate(plan: SweepPlan, workers: int = 2, *, calib_steps: int = 60, backen
         ex.shutdown(wait=True)
     per_step, fixed = {}, []
     for i in sorted({lo, hi}):
-        a = min(c for c, _ in runs.get((i, short), [(float("nan"), 1.0)]))
-        b = min(c for c, _ in runs.get((i, long), [(float("nan"), 1.0)]))
+        a = _median([c for c, _ in runs.get((i, short), [(float("nan"), 1.0)])])
+        b = _median([c for c, _ in runs.get((i, long), [(float("nan"), 1.0)])])
         per_step[i] = max(0.0, (b - a) / (long - short)) if long > short else b / long
         fixed.append(max(0.0, a - per_step[i] * short))
     f = sum(fixed) / len(fixed)
