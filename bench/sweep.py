@@ -5,8 +5,10 @@
 * ``ray``: a local Ray instance with ``--workers`` CPUs (when Ray is installed),
 
 in interleaved rounds, on a small phase diagram (tanh, depth × σ_w). Each backend's time counts
-its start-up (spawning workers, starting Ray once per process: Ray is started before the first
-round and reused, as a cluster would be). Prints the ratios (local ÷ serial, ray ÷ local) per
+its start-up: the local pool's forkserver imports torch once per process (in round 1) and
+forks the workers of every later pool from it; Ray is started (and its workers warmed) before the
+first round and reused, as a cluster would be. Each round prints the load average and the
+CPU-seconds per point of each backend (the machine may be shared: compare within a round). Prints the ratios (local ÷ serial, ray ÷ local) per
 round and their medians, and the measured CPU-seconds per point that the README's 10,000-point
 extrapolation uses. Not a test: nothing here asserts a time.
 
@@ -15,6 +17,7 @@ extrapolation uses. Not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -56,13 +59,17 @@ def main() -> None:
     rows = {b: [] for b in backends}
     steady = {b: [] for b in backends}
     cpu = []
+    cpus = {b: [] for b in backends}
     for r in range(a.rounds):
         for b in backends:
             pps, st, c = once(plan, b, a.workers)
             rows[b].append(pps)
             steady[b].append(st)
             cpu.append(c)
-        line = "  ".join(f"{b} {rows[b][-1]:.2f} ({steady[b][-1]:.2f}) pts/s" for b in backends)
+            cpus[b].append(c)
+        line = "  ".join(f"{b} {rows[b][-1]:.2f} ({steady[b][-1]:.2f}) pts/s {cpus[b][-1]:.2f} CPU-s/pt"
+                         for b in backends)
+        line = f"load {os.getloadavg()[0]:.1f}  " + line
         ratio = f"local/serial {rows['local'][-1] / rows['serial'][-1]:.2f}"
         if "ray" in rows:
             ratio += f"  ray/local {rows['ray'][-1] / rows['local'][-1]:.2f}"

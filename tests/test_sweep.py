@@ -151,6 +151,10 @@ def test_cli_local_pool_json_and_dry_run(tmp_path, capsys):
                  "--dry-run", "--json", str(dry), "--db", db]) == 0
     e = json.loads(dry.read_text())["estimate"]
     assert e["points"] == 4 and e["cpu_seconds"] > 0 and e["wall_seconds"] > 0
+    # measured the way the points run: a pool of 2 workers, its start-up and the CPU share they got
+    assert e["workers"] == 2 and e["start_seconds"] > 0 and 0 < e["cpu_share_per_worker"] <= 1
+    assert e["wall_seconds_at_current_load"] >= e["wall_seconds"] and len(e["assumptions"]) >= 3
+    assert "assuming:" in capsys.readouterr().out
     with RunStore(db) as s:
         assert len(ss.list_sweeps(s)) == 1
     assert main(["sweep", "phase", "--depths", "0:4:2", "--db", db]) == 2
@@ -169,3 +173,41 @@ def test_cli_lr_and_grid_sweeps(tmp_path):
     d = json.loads(out.read_text())
     assert {(p["depth"], p["norm"]) for p in d["points"]} == {(1, "none"), (1, "layernorm"), (2, "none"), (2, "layernorm")}
     assert main(["sweep", "grid", "--set", "depth", "--no-store"]) == 2
+
+
+def test_phase_points_use_the_sigma_w_and_sigma_b_the_chart_shows():
+    """The diagram labels a cell σ_w = gain and the sweep's meta says σ_b² = 0: the built net must
+    have W ~ N(0, gain²/fan_in) and zero biases, or the k·ξ line would be drawn for another net."""
+    import torch
+
+    from labcore.nets.mlp import build_mlp
+
+    plan = phase_plan("tanh", depths=(6,), gains=(0.5, 2.0), steps=5, width=256)
+    assert dict(plan.meta)["sigma_b2"] == 0.0
+    for p in plan.points():
+        spec = plan.spec_for(p)
+        net = build_mlp(spec.net, 64, 10, seed=0)
+        hidden = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][1:-1]  # past the input layer, before the head
+        assert len(hidden) >= 4
+        for m in hidden:
+            assert torch.count_nonzero(m.bias) == 0
+            assert float(m.weight.detach().std() * m.weight.shape[1] ** 0.5) == pytest.approx(p["gain"], rel=0.03)
+
+
+def test_pool_workers_are_forks_with_one_torch_thread():
+    """The local pool's workers start from the preloaded forkserver (Linux) with torch on one thread,
+    and a second pool in the same process reuses the forkserver."""
+    import os as _os
+
+    from labcore.sweep.backends import pool_context, start_pool
+    from labcore.sweep.worker import worker_info
+
+    for _ in range(2):
+        ex = start_pool(2)
+        try:
+            infos = [f.result() for f in [ex.submit(worker_info) for _ in range(4)]]
+        finally:
+            ex.shutdown()
+        assert all(i["threads"] == 1 and i["pid"] != _os.getpid() for i in infos)
+    if "forkserver" in __import__("multiprocessing").get_all_start_methods():
+        assert pool_context().get_start_method() == "forkserver"

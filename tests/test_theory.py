@@ -97,3 +97,65 @@ def test_against_monte_carlo(activation, sw2, sb2):
 def test_wrong_activation_is_one_clear_error():
     with pytest.raises(ValueError, match="no mean-field theory"):
         t.fixed_point("swish", 1.0, 0.0)
+
+
+# --- ξ_c against an independent computation: scipy's adaptive quadrature and root finding ------
+
+def _ref_tanh(sw2, sb2):
+    """(q*, χ1, c*, ξ_c) for tanh from scipy.integrate.quad/dblquad and scipy.optimize.brentq."""
+    integrate = pytest.importorskip("scipy.integrate")
+    optimize = pytest.importorskip("scipy.optimize")
+    pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    sech2 = lambda x: 1 - math.tanh(x) ** 2  # noqa: E731
+
+    def e1(f, q):
+        s = math.sqrt(q)
+        return integrate.quad(lambda z: f(s * z) * pdf(z), -np.inf, np.inf, limit=400, epsabs=1e-13)[0]
+
+    def e2(f, q, c):
+        s, r = math.sqrt(q), math.sqrt(1 - c * c)
+        return integrate.dblquad(lambda z2, z1: f(s * z1) * f(s * (c * z1 + r * z2)) * pdf(z1) * pdf(z2),
+                                 -9, 9, -9, 9, epsabs=1e-10)[0]
+
+    q = 0.0 if (sb2 == 0 and sw2 <= 1) else optimize.brentq(
+        lambda q: sw2 * e1(lambda x: math.tanh(x) ** 2, q) + sb2 - q, 1e-9, 1e3, xtol=1e-14)
+    x1 = sw2 if q == 0 else sw2 * e1(lambda x: sech2(x) ** 2, q)
+    if x1 < 1:  # ordered: c* = 1 and χ_c = χ1
+        return q, x1, 1.0, -1 / math.log(x1)
+    if sb2 == 0:  # odd φ, no bias: c* = 0, where E[φ'(u1)φ'(u2)] = (E φ')²
+        return q, x1, 0.0, -1 / math.log(sw2 * e1(sech2, q) ** 2)
+    c = optimize.brentq(lambda c: (sw2 * e2(math.tanh, q, c) + sb2) / q - c, 0.0, 1 - 1e-4, xtol=1e-10)
+    return q, x1, c, -1 / math.log(sw2 * e2(sech2, q, c))
+
+
+@pytest.mark.parametrize("sw,sb2", [(0.75, 0.0), (0.9, 0.05), (1.25, 0.0), (1.5, 0.0), (2.0, 0.0),
+                                    (3.0, 0.0), (1.5, 0.05), (3.0, 0.05)])
+def test_tanh_depth_scale_against_scipy(sw, sb2):
+    """Ordered side ξ_c = -1/ln χ1; chaotic side ξ_c = -1/ln χ_c at the correlation fixed point c* < 1.
+    (The earlier Gauss-Hermite rule put ξ_c 13 % too high at σ_w = 3: its nodes were too sparse
+    for the narrow tanh'(√q* z) at q* ≈ 6.)"""
+    q, x1, c, xi = _ref_tanh(sw * sw, sb2)
+    assert t.fixed_point("tanh", sw * sw, sb2) == pytest.approx(q, rel=1e-6, abs=1e-12)
+    assert t.chi1("tanh", sw * sw, q) == pytest.approx(x1, rel=1e-6)
+    assert t.correlation_fixed_point("tanh", sw * sw, sb2) == pytest.approx(c, abs=1e-6)
+    assert t.depth_scale("tanh", sw * sw, sb2) == pytest.approx(xi, rel=1e-5)
+    if x1 < 1:  # ordered side: the gradient's depth scale is the same number
+        assert t.gradient_depth_scale("tanh", sw * sw, sb2) == pytest.approx(xi, rel=1e-9)
+    else:  # chaotic side: gradients explode (ξ_∇ < 0) and |ξ_∇| is not ξ_c
+        g = t.gradient_depth_scale("tanh", sw * sw, sb2)
+        assert g < 0 and abs(abs(g) - xi) > 0.05 * xi
+
+
+def test_chaotic_correlation_map_by_monte_carlo():
+    """c* and χ_c at σ_w = 2, σ_b² = 0.05 from 4M sampled Gaussian pairs (independent of any rule)."""
+    sw2, sb2 = 4.0, 0.05
+    q = t.fixed_point("tanh", sw2, sb2)
+    c = t.correlation_fixed_point("tanh", sw2, sb2)
+    rng = np.random.default_rng(0)
+    z1, z2 = rng.standard_normal((2, 4_000_000))
+    u1 = math.sqrt(q) * z1
+    u2 = math.sqrt(q) * (c * z1 + math.sqrt(1 - c * c) * z2)
+    c_next = (sw2 * np.mean(np.tanh(u1) * np.tanh(u2)) + sb2) / q
+    assert c_next == pytest.approx(c, abs=3e-3)  # c* is a fixed point of the sampled c-map
+    xc = sw2 * np.mean((1 - np.tanh(u1) ** 2) * (1 - np.tanh(u2) ** 2))
+    assert t.depth_scale("tanh", sw2, sb2) == pytest.approx(-1 / math.log(xc), rel=0.02)

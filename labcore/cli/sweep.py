@@ -125,14 +125,17 @@ def cmd_plan(args) -> int:
     plan.check()
     if args.dry_run:
         workers = args.workers or default_workers()
-        est = estimate(plan, workers)
+        est = estimate(plan, workers, backend=args.backend)
         for line in plan_table(plan):
             print("  " + line)
         print(f"{plan.size} points × {plan.steps} steps; calibrated on {plan.name}'s extreme points "
-              f"in {est.calibration_seconds:.1f} s")
+              f"in {est.calibration_seconds:.1f} s, in a {args.backend} pool as the points will run")
         print(f"estimated {est.cpu_seconds:.3g} CPU-seconds ({est.cpu_seconds / max(1, est.points):.3g} s per point); "
-              f"wall time on {est.workers} worker(s): {_fmt_s(est.wall_seconds)} on idle cores, "
-              f"{_fmt_s(est.wall_at_load)} at the current load (×{est.slowdown:.2f})")
+              f"wall time on {est.workers} worker(s): {_fmt_s(est.wall_at_load)} at the current load "
+              f"({_fmt_s(est.wall_seconds)} with a whole core per worker)")
+        print("assuming:")
+        for line in est.assumptions:
+            print("  - " + line)
         write_json(args.json, {"dry_run": True, "plan": plan.to_dict(), "estimate": est.to_dict(),
                                "points": plan.points(), "theory": theory_of(plan)})
         return EXIT_OK

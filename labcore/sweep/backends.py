@@ -78,9 +78,39 @@ def _bare_main():
             sys.modules["__main__"] = saved
 
 
+def pool_context():
+    """The local pool's start method: ``forkserver`` with torch and labcore preloaded, else ``spawn``.
+
+    Not plain ``fork``: the caller may be a threaded Streamlit server or hold torch's thread pools.
+    A forkserver is a fresh single-threaded process that imports torch, torch._dynamo and labcore
+    once (:mod:`labcore.sweep.preload`) and forks every worker from that state: a pool's workers
+    start in ~0.1 s instead of each importing torch (seconds; ten times that on a loaded machine),
+    and the forkserver lives as long as this process, so later sweeps start at once. Where there
+    is no forkserver (Windows), ``spawn``; workers then import torch in :func:`init_worker`.
+    """
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["labcore.sweep.preload"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def start_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` workers, all started now, in parallel, and ready (torch imported)."""
+    ctx = pool_context()
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker)
+    with _bare_main():  # submits start the worker processes
+        for f in [ex.submit(_ready) for _ in range(workers)]:
+            f.result()
+    return ex
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
 def _local(tasks, workers, stop) -> Iterator[dict]:
-    # spawn, not fork: the caller may be a threaded Streamlit server or hold torch's thread pools.
-    ctx = mp.get_context("spawn")
+    ctx = pool_context()
     n = min(workers, len(tasks))
     ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=init_worker)
     tries: dict[str, int] = {}
@@ -154,7 +184,23 @@ def _ray_init(workers: int, address: str | None):
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
                      runtime_env={"env_vars": {"PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
                                                "OMP_NUM_THREADS": "1"}})
+            _warm_ray(ray, workers)
     return ray
+
+
+def _warm_ray(ray, workers: int) -> None:
+    """Have each of the local instance's ``workers`` worker processes import torch and labcore now,
+    side by side, so no sweep's first points pay it (Ray keeps its workers between sweeps)."""
+    warm = ray.remote(num_cpus=1, max_retries=0)(_ray_warm)
+    ray.get([warm.remote() for _ in range(workers)])
+
+
+def _ray_warm() -> int:
+    init_worker()
+    import time
+
+    time.sleep(0.2)  # hold the CPU a moment so the next warm-up task lands on another worker
+    return os.getpid()
 
 
 def _ray(tasks, workers, address, stop) -> Iterator[dict]:

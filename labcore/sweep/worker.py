@@ -17,7 +17,9 @@ _READY = False
 
 def init_worker() -> None:
     """Pool initializer: one torch thread, and the imports every point needs done once per process
-    (torch, the families, scikit-learn's data loader), so a point's time is its own."""
+    (torch, torch._dynamo, the families, scikit-learn's data loader), so a point's time is its own.
+    The local pool runs it once in its forkserver (:mod:`labcore.sweep.preload`), so its workers
+    are forks that already have all this; it runs no torch op (nothing starts a thread pool)."""
     global _READY
     if _READY:
         return
@@ -25,6 +27,10 @@ def init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
+    try:  # torch.optim's first Optimizer imports torch._dynamo lazily (and sympy with it): ~3 CPU-s
+        import torch._dynamo  # noqa: F401  that every worker's first point would pay
+    except Exception:  # noqa: BLE001 - only a warm-up
+        pass
     import labcore.families  # noqa: F401  (registers the families)
     import labcore.train.mlp  # noqa: F401  (the MLP trainer, imported lazily by its family)
     try:
@@ -105,3 +111,12 @@ def _run_point(spec_dict: dict, key: str) -> dict:
     out["cpu_seconds"] = time.process_time() - c0
     out["wall_seconds"] = time.perf_counter() - t0
     return out
+
+
+def worker_info() -> dict:
+    """This process's pid, torch thread count and start method (a check that pool workers are set up)."""
+    import multiprocessing as mp
+
+    import torch
+
+    return {"pid": os.getpid(), "threads": torch.get_num_threads(), "start_method": mp.get_start_method(allow_none=True)}
