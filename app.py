@@ -20,7 +20,7 @@ import ui.strings_lessons  # noqa: F401  (the Lessons page's title in the menu)
 import ui.strings_sweeps  # noqa: F401  (the Sweeps page's title in the menu)
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
-from ui import gate, recover, resources, state, warmup, widgets
+from ui import gate, recover, resources, state, widgets
 from ui.i18n import LANGUAGES, t
 from ui.keys import Keys
 
@@ -96,4 +96,3 @@ try:
     recover.guarded_run(current, lang)
 finally:  # also when a page stops early (st.stop): the sidebar keeps its line
     _device_in_use()
-warmup.start()  # the training stack's imports, once per process, after this first page (ui/warmup.py)

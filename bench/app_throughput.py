@@ -309,6 +309,8 @@ def main() -> int:
                 a = app_round(browser, url, spec, split=split)
                 ttfc = app_round(browser, url, short, watch=False, split=split)["first_chart_s"]
                 rows[r].append({"headless_steps_per_second": h, **a, "first_chart_default_s": ttfc})
+                print(json.dumps({"root": r, "ratio": (a.get("app_steps_per_second") or 0) / h, **rows[r][-1]}),
+                      file=sys.stderr, flush=True)  # progress: a round at a time
     result["browser"] = {}
     for r, rs in rows.items():
         ratios = [x["app_steps_per_second"] / x["headless_steps_per_second"] for x in rs
