@@ -18,7 +18,6 @@ import streamlit as st
 import ui.strings_app  # noqa: F401  (registers the app's strings)
 import ui.strings_lessons  # noqa: F401  (the Lessons page's title in the menu)
 import ui.strings_sweeps  # noqa: F401  (the Sweeps page's title in the menu)
-from labcore.train.device import device_label, resolve_device
 from labcore.spec.choices import DEVICES
 from labcore.spec.mlp import SpecError
 from ui import gate, recover, resources, state, widgets
@@ -68,11 +67,7 @@ with st.sidebar:
         ss[Keys.LANG] = new_lang
         st.query_params["lang"] = new_lang
         st.rerun()
-    try:
-        in_use = st.session_state.get(Keys.DEVICE_LABEL) or device_label(resolve_device(st.session_state[Keys.DEVICE]))
-        st.caption(t("app.device_in_use", lang, label=widgets.device_text(in_use, lang)))
-    except SpecError:
-        st.error(t("app.device_missing", lang, device=st.session_state[Keys.DEVICE]), icon="⚠️")
+    in_use_box = st.empty()  # filled at the end: it needs torch, which the first paint does not wait for
 
     @st.fragment(run_every=15)
     def _heartbeat() -> None:
@@ -85,4 +80,19 @@ pages = [st.Page(path, title=t(key, lang), icon=icon, default=default)
          for path, key, icon, default in PAGES if (ROOT / path).exists()]
 current = st.navigation(pages)  # after the sidebar: its widgets keep their state on every page
 recover.show_notice(lang)
-recover.guarded_run(current, lang)
+
+
+def _device_in_use() -> None:
+    from labcore.train.device import device_label, resolve_device  # torch
+
+    try:
+        in_use = st.session_state.get(Keys.DEVICE_LABEL) or device_label(resolve_device(st.session_state[Keys.DEVICE]))
+        in_use_box.caption(t("app.device_in_use", lang, label=widgets.device_text(in_use, lang)))
+    except SpecError:
+        in_use_box.error(t("app.device_missing", lang, device=st.session_state[Keys.DEVICE]), icon="⚠️")
+
+
+try:
+    recover.guarded_run(current, lang)
+finally:  # also when a page stops early (st.stop): the sidebar keeps its line
+    _device_in_use()

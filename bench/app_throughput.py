@@ -27,7 +27,10 @@ Needs /usr/bin/chromium and the playwright package; prints a reason and exits 2 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
+import tempfile
 import os
 import re
 import statistics
@@ -43,7 +46,8 @@ from labcore.spec.codec import to_url  # noqa: E402
 from labcore.presets import load_preset  # noqa: E402
 from labcore.train.mlp import Trainer  # noqa: E402
 from labcore.train.device import use_cpu_threads  # noqa: E402
-from tests.browser import browser_missing_reason, chromium, new_page, streamlit_server  # noqa: E402
+from bench import page_open  # noqa: E402  (a server for any checkout: --roots)
+from tests.browser import browser_missing_reason, chromium, new_page  # noqa: E402
 
 # Collects, in the page, every change of the newest step drawn in the gradient-vs-depth chart.
 WATCH_JS = """() => {
@@ -64,17 +68,47 @@ HAS_CHART_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
   el => (el.data || []).some(t => / · (step|pas) \\d+$/.test(t.name || '')))"""
 
 
-def _procs(match: str) -> list[int]:
-    """Pids whose command line contains ``match``."""
-    out = []
+def _children() -> dict[int, list[int]]:
+    """{pid: its child pids}, from /proc."""
+    kids: dict[int, list[int]] = {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                if match in (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
-                    out.append(int(d.name))
-            except OSError:
-                pass
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d.name))
+    return kids
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and all its descendants."""
+    kids, out, todo = _children(), [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(kids.get(pid, []))
     return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+    except OSError:
+        return ""
+
+
+def own_browser() -> list[int]:
+    """This bench's Chromium processes: descendants of this process (via Playwright's driver) that
+    are Chromium, never another user's browser on the machine."""
+    return [p for p in _tree(os.getpid())[1:] if "chrom" in _cmdline(p).split(" ", 1)[0].lower()]
+
+
+def server_tree(port: str) -> list[int]:
+    """The app server this bench started (its command line names its port) and its children."""
+    mine = set(_tree(os.getpid()))
+    roots = [p for p in mine if f"--server.port {port}" in _cmdline(p)]
+    return sorted({q for r in roots for q in _tree(r)})
 
 
 def _cpu_seconds(pids: list[int]) -> dict[int, float]:
@@ -84,14 +118,14 @@ def _cpu_seconds(pids: list[int]) -> dict[int, float]:
         try:
             f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             out[pid] = (int(f[11]) + int(f[12])) / hz
-        except OSError:
+        except (OSError, IndexError, ValueError):
             pass
     return out
 
 
-def _pin(match: str, cpus: set[int]) -> None:
-    """Pin every thread of the processes matching ``match`` to ``cpus`` (children inherit it)."""
-    for pid in _procs(match):
+def _pin_browser(cpus: set[int]) -> None:
+    """Pin every thread of this bench's own Chromium processes to ``cpus`` (children inherit it)."""
+    for pid in own_browser():
         try:
             for tid in os.listdir(f"/proc/{pid}/task"):
                 os.sched_setaffinity(int(tid), cpus)
@@ -100,19 +134,19 @@ def _pin(match: str, cpus: set[int]) -> None:
 
 
 class CpuMeter:
-    """CPU time used by the browser's processes and by the app server while a round runs."""
+    """CPU time used by this bench's browser and by its app server while a round runs."""
 
     def __init__(self, port: str):
-        self.server_match = f"--server.port {port}"  # the server's command line (tests/browser.py)
+        self.port = port
 
     def start(self) -> None:
         self.t0 = time.perf_counter()
-        self.b0 = _cpu_seconds(_procs("chromium"))
-        self.s0 = _cpu_seconds(_procs(self.server_match))
+        self.b0 = _cpu_seconds(own_browser())
+        self.s0 = _cpu_seconds(server_tree(self.port))
 
     def stop(self) -> dict:
         wall = time.perf_counter() - self.t0
-        b1, s1 = _cpu_seconds(_procs("chromium")), _cpu_seconds(_procs(self.server_match))
+        b1, s1 = _cpu_seconds(own_browser()), _cpu_seconds(server_tree(self.port))
         return {"browser_cores": round(_used(self.b0, b1) / wall, 2),
                 "server_cores": round(_used(self.s0, s1) / wall, 2)}
 
@@ -120,6 +154,15 @@ class CpuMeter:
 def _used(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds used between two readings (a process that started in between counts from 0)."""
     return sum(v - before.get(k, 0.0) for k, v in after.items())
+
+
+@contextlib.contextmanager
+def _tempdir():
+    d = tempfile.mkdtemp(prefix="lab-home-throughput-")
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def headless(spec) -> float:
@@ -168,7 +211,7 @@ def app_round(browser, url: str, spec, watch: bool = True, split: bool = False) 
     t_open = time.perf_counter()
     page = new_page(browser, f"{url}/?spec={to_url(spec)}", height=1600)
     if split:
-        _pin("chromium", {1})  # the page's renderer exists now
+        _pin_browser({1})  # the page's renderer exists now
     page.wait_for_selector("button:has-text('Train'):not([disabled])")
     # Ready: plotly.js loaded and the page's first charts (stack diagram, data preview) drawn.
     page.wait_for_function(READY_JS, polling=50, timeout=60_000)
@@ -217,6 +260,8 @@ def main() -> int:
                     help="shared: browser, server and training on all cores (a 2-core laptop); split: "
                          "training, server and the headless run on core 0, the browser on core 1 "
                          "(a browser with a core of its own)")
+    ap.add_argument("--roots", nargs="+", default=[str(ROOT)],
+                    help="checkouts of the app to serve (e.g. main's and this one), interleaved in every round")
     args = ap.parse_args()
     split = args.cores == "split"
     if split:
@@ -227,7 +272,7 @@ def main() -> int:
     base = load_preset(args.preset).spec
     spec = replace(base, train=replace(base.train, steps=args.steps, device=args.device))
     short = replace(base, train=replace(base.train, device=args.device))
-    result = {"preset": args.preset, "steps": args.steps, "device": args.device, "cores": args.cores,
+    result = {"load_before": open("/proc/loadavg").read().strip(), "preset": args.preset, "steps": args.steps, "device": args.device, "cores": args.cores,
               "cpus": os.cpu_count()}
     if args.mode in ("both", "inproc"):
         headless(short)  # warm-up
@@ -247,26 +292,41 @@ def main() -> int:
         result["browser"] = {"skipped": reason}
         print(json.dumps(result, indent=2))
         return 2
-    rows = []
-    with streamlit_server() as url, chromium() as browser:
+    roots = [Path(r).resolve() for r in args.roots]
+    rows: dict[str, list] = {str(r): [] for r in roots}
+    warm: dict[str, dict] = {}
+    with contextlib.ExitStack() as stack:
+        browser = stack.enter_context(chromium())
         if split:
-            _pin("chromium", {1})
-        warm = app_round(browser, url, short, watch=False, split=split)  # the server's first run pays imports
+            _pin_browser({1})
+        urls = {str(r): stack.enter_context(page_open.streamlit_server(r, stack.enter_context(_tempdir())))
+                for r in roots}
+        for r, url in urls.items():  # the server's first run pays imports
+            warm[r] = app_round(browser, url, short, watch=False, split=split)
         for _ in range(args.rounds):
             h = headless(spec)
-            a = app_round(browser, url, spec, split=split)
-            ttfc = app_round(browser, url, short, watch=False, split=split)["first_chart_s"]
-            rows.append({"headless_steps_per_second": h, **a, "first_chart_default_s": ttfc})
-    ratios = [r["app_steps_per_second"] / r["headless_steps_per_second"] for r in rows
-              if r.get("app_steps_per_second")]
-    result["browser"] = {
-        "rounds": rows,
-        "cold_first_chart_s": warm["first_chart_s"],
-        "throughput_ratio": statistics.median(ratios) if ratios else None,
-        "chart_refreshes_per_second": statistics.median(
-            [r["chart_refreshes_per_second"] for r in rows if r.get("chart_refreshes_per_second")] or [0]),
-        "first_chart_s": statistics.median(r["first_chart_default_s"] for r in rows),
-    }
+            for r, url in urls.items():  # interleaved: every checkout against the same headless run
+                a = app_round(browser, url, spec, split=split)
+                ttfc = app_round(browser, url, short, watch=False, split=split)["first_chart_s"]
+                rows[r].append({"headless_steps_per_second": h, **a, "first_chart_default_s": ttfc})
+                print(json.dumps({"root": r, "ratio": (a.get("app_steps_per_second") or 0) / h, **rows[r][-1]}),
+                      file=sys.stderr, flush=True)  # progress: a round at a time
+    result["browser"] = {}
+    for r, rs in rows.items():
+        ratios = [x["app_steps_per_second"] / x["headless_steps_per_second"] for x in rs
+                  if x.get("app_steps_per_second")]
+        result["browser"][r] = {
+            "rounds": rs,
+            "cold_first_chart_s": warm[r]["first_chart_s"],
+            "throughput_ratio": statistics.median(ratios) if ratios else None,
+            "throughput_ratios": [round(x, 3) for x in ratios],
+            "chart_refreshes_per_second": statistics.median(
+                [x["chart_refreshes_per_second"] for x in rs if x.get("chart_refreshes_per_second")] or [0]),
+            "first_chart_s": statistics.median(x["first_chart_default_s"] for x in rs),
+            "browser_cores": statistics.median(x["browser_cores"] for x in rs),
+            "server_cores": statistics.median(x["server_cores"] for x in rs),
+        }
+    result["load_after"] = open("/proc/loadavg").read().strip()
     result["targets"] = {"throughput_ratio": ">= 0.9", "chart_refreshes_per_second": ">= 2",
                          "first_chart_s": "<= 1"}
     print(json.dumps(result, indent=2))

@@ -11,7 +11,6 @@ import streamlit as st
 
 import ui.strings_lab  # noqa: F401  (registers the page's strings)
 from labcore.data.datasets import DATASETS
-from labcore.data.tensors import load_arrays
 from labcore.figures import setup_plots
 from labcore.spec.choices import ACTIVATIONS, NORMS, SKIPS
 from ui import form, lab_live, lab_session, state, surgery, widgets
@@ -57,9 +56,12 @@ with build:
     n_over = len(ss[Keys.OVERRIDES])
     # A stable key: the label changes with the count, and without a key the expander was a new
     # element after every edit (it collapsed).
-    with st.expander(L("lab.layers_one" if n_over <= 1 else "lab.layers", n=n_over), expanded=False,
-                     key="lab_layers_expander"):
-        form.layer_table(lang)
+    # Lazy: the table (a data grid, ~1.4 MB of the browser's JavaScript, pandas on the server) is
+    # built only while the expander is open; opening it reruns the page (on_change="rerun").
+    layers_exp = st.expander(L("lab.layers_one" if n_over <= 1 else "lab.layers", n=n_over), expanded=False,
+                             key="lab_layers_expander", on_change="rerun")
+    with layers_exp:
+        layers_box = st.container()  # filled after the Train button
         slots["layers"] = st.empty()
     st.subheader(L("lab.training"))
     slots |= form.draw_group("training", lang)
@@ -82,9 +84,26 @@ for name, err in errors.items():
     else:
         loose.append((name, err))
 ss[Keys.SPEC] = spec
+code = lab_session.publish(spec) if spec is not None else None
+
+# ----------------------------------------------------------------------------- run panel
+st.divider()
+if spec is None:
+    st.error(L("err.fix_first"), icon="⚠️")
+    for name, err in loose:
+        widgets.show_error(st, err, name, lang)
+ss[Keys.RUN_NAME] = lab_session.run_name(L("run.custom"))
+lab_live.panel()  # action bar + live view: a fragment of its own (ui/lab_live.py)
+
+# ----------------------------------------------------------------------------- pictures
+# Drawn after the run panel, into the places kept for them above: the Train button reaches the
+# browser first, and what is slow on a server's first page (torch for the data, pandas for the
+# table, plotly for the pictures) comes after it (bench/page_open.py).
+if layers_exp.open:
+    with layers_box:
+        form.layer_table(lang)
 labels = widgets.plot_labels(lang)
 if spec is not None:
-    code = lab_session.publish(spec)
     with diagram_box:
         names = {**{k: L(f"act.{k}") for k in ACTIVATIONS}, **{k: L(f"norm.{k}") for k in NORMS},
                  **{k: L(f"skip.{k}") for k in SKIPS}, "changed": L("diagram.changed")}
@@ -94,6 +113,8 @@ if spec is not None:
         kind = DATASETS[spec.train.data.name].kind
         try:
             with st.spinner(L("lab.loading_data")):
+                from labcore.data.tensors import load_arrays  # torch: here, after the Train button
+
                 xtr, ytr, _, _ = load_arrays(spec.train.data, spec.train.seed)
             widgets.cached_chart("preview", (code, lang, "p"), lambda: setup_plots.data_preview(
                 kind, xtr, ytr, labels=labels, raw=True), key=Keys.PREVIEW)
@@ -104,11 +125,3 @@ else:
 with diagram_box:
     surgery.planned_box(spec, planned_error)
 
-# ----------------------------------------------------------------------------- run panel
-st.divider()
-if spec is None:
-    st.error(L("err.fix_first"), icon="⚠️")
-    for name, err in loose:
-        widgets.show_error(st, err, name, lang)
-ss[Keys.RUN_NAME] = lab_session.run_name(L("run.custom"))
-lab_live.panel()  # action bar + live view: a fragment of its own (ui/lab_live.py)

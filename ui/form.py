@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
-import pandas as pd
 import streamlit as st
 
 from labcore.data.datasets import DATASETS
@@ -339,6 +338,8 @@ def layer_table(lang: str) -> None:
             fmt = (lambda k, prefix=c.options: t(f"{prefix}.{k}", lang)) if c.options else None
             return st.column_config.SelectboxColumn(t(c.label, lang), options=list(c.field.choices), format_func=fmt)
         return st.column_config.NumberColumn(t(c.label, lang), min_value=c.field.lo, max_value=c.field.hi, step=1)
+
+    import pandas as pd  # here, not at import: the Lab draws this table after its Train button
 
     st.data_editor(
         pd.DataFrame(rows), key=Keys.layers_table(ss[Keys.EDITOR_REV]), on_change=_on_table,

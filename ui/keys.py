@@ -19,6 +19,7 @@ class Keys:
     OWNER = "app_owner"  # this session's id when Streamlit gives none (tests)
     PENDING = "app_pending"  # sidebar values a page asked for, applied at the top of the next run
     CHART_CACHE = "ui_chart_cache"  # ui.widgets.cached_chart's built charts
+    DIAGNOSIS_CACHE = "ui_diagnosis_cache"  # ui.lab_live's diagnosis per run version
 
     # --- the Lab's configuration (ui.form, ui.lab_session)
     PRESET = "lab_preset"  # the preset picker

@@ -29,6 +29,10 @@ from ui.keys import Keys
 
 POLL_SECONDS = 0.4  # refresh of the gradient charts while a run is active (target >= 2 per second)
 SLOW_SECONDS = 4.0  # refresh period of the secondary charts while training
+# While training, the heatmap and the loss (in the fast part) are rebuilt at most this often: the
+# depth chart shows each new step, these two change little between polls, and each rebuild costs
+# the server (GIL, shared with training) and the browser (a redraw) time the training thread loses.
+BACK_SECONDS = 2 * POLL_SECONDS
 
 
 def _L(key: str, **fmt) -> str:
@@ -174,13 +178,26 @@ def _theory(fig: dict, views, runs, metric: str, on: bool) -> dict:
     return lesson_plots.overlay_theory(fig, runs, [_prediction(v.spec) for v in views], metric, label)
 
 
-def _per_run(name: str, views, tags, ver, rev, streaming: bool, build) -> None:
+def _per_run(name: str, views, tags, ver, rev, streaming: bool, build, every: float = 0.0) -> None:
     """One chart per run, side by side (A | B): ``build(view, tag)`` makes run ``tag``'s figure."""
     cols = st.columns(len(views))
     for i, (v, tag) in enumerate(zip(views, tags)):
         with cols[i]:
             widgets.cached_chart(f"{name}{i}", ver, lambda v=v, tag=tag: build(v, tag), key=Keys.chart(f"{name}{i}"),
-                                 live=streaming, rev=rev)
+                                 live=streaming, rev=rev, every=every)
+
+
+def _diagnosis(v):
+    """The diagnosis of a view, computed once per version of the run (not at every poll)."""
+    key = (v.id, v.version, v.status, v.summary.get("first_bad_step"), v.error)
+    cache = st.session_state.setdefault(Keys.DIAGNOSIS_CACHE, {})
+    hit = cache.get(v.id)
+    if hit is None or hit[0] != key:
+        hit = (key, diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error))
+        if len(cache) > 8:  # runs this session has forgotten
+            cache.clear()
+        cache[v.id] = hit
+    return hit[1]
 
 
 def _status(views, tags) -> None:
@@ -220,7 +237,7 @@ def _live() -> None:
     if views[0].summary.get("device"):
         ss[Keys.DEVICE_LABEL] = views[0].summary["device"]
     for v, tag in zip(views, tags):
-        d = diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error)
+        d = _diagnosis(v)
         widgets.diagnosis_box(d, lang, prefix=f"{tag}:" if two else "")
     # Chart titles live inside the figures (they also land in a downloaded PNG): every element
     # of this fragment is redrawn by the browser at each refresh, a figure title costs nothing.
@@ -238,9 +255,10 @@ def _live() -> None:
         zr = (lambda: plots.heat_range([v.metrics for v in views])) if two else (lambda: None)
         _per_run("heat", views, tags, ver, rev, streaming, lambda v, tag: surgery.marked(plots.grad_heatmap(
             v.metrics, labels=labels, zrange=zr(), raw=True,
-            title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")), [v], [tag]))
+            title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")), [v], [tag]), every=BACK_SECONDS)
     widgets.cached_chart("loss", ver, lambda: surgery.marked(plots.loss_curves(
-        runs, labels=labels, height=330, raw=True), views, tags), key=Keys.chart("loss"), live=streaming, rev=rev)
+        runs, labels=labels, height=330, raw=True), views, tags), key=Keys.chart("loss"), live=streaming, rev=rev,
+        every=BACK_SECONDS)
     if ss.get(Keys.POLLING) and not streaming:
         ss[Keys.POLLING] = False
         st.rerun()  # a full rerun: buttons update and polling stops
@@ -304,4 +322,4 @@ def _live_more() -> None:
                 key=Keys.chart(f"hist{i}"), live=streaming, rev=rev)
 
 
-__all__ = ["POLL_SECONDS", "SLOW_SECONDS", "panel", "session_jobs"]
+__all__ = ["BACK_SECONDS", "POLL_SECONDS", "SLOW_SECONDS", "panel", "session_jobs"]

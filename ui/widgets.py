@@ -5,6 +5,8 @@ statistics; it only renders what labcore returns.
 """
 from __future__ import annotations
 
+import time
+
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
@@ -88,12 +90,21 @@ def plot_labels(lang: str) -> dict:
     return {k: t(f"plot.{k}", lang) for k in plots.LABELS}
 
 
-def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev="", priority: bool = False) -> None:
-    """Rebuild (and re-serialise) a chart only when ``cache_key`` changed since this session drew it."""
+def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev="", priority: bool = False,
+                 every: float = 0.0) -> None:
+    """Rebuild (and re-serialise) a chart only when ``cache_key`` changed since this session drew it.
+
+    ``every`` (seconds): while ``live``, a chart of the same ``rev`` is rebuilt at most that often
+    (its previous figure is sent again meanwhile, which the browser does not redraw).
+    """
     cache = st.session_state.setdefault(Keys.CHART_CACHE, {})
     hit = cache.get(name)
+    now = time.monotonic()
     if hit is None or hit[0] != cache_key:
-        hit = (cache_key, _Chart(build()))
+        if hit is not None and live and every and hit[3] == rev and now - hit[2] < every:
+            chart(hit[1], key, live, rev=rev, priority=priority)
+            return
+        hit = (cache_key, _Chart(build()), now, rev)
         cache[name] = hit
     chart(hit[1], key, live, rev=rev, priority=priority)
 
