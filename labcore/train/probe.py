@@ -46,6 +46,9 @@ class Probe:
         for i, w in enumerate(self.weights):
             by_shape[(tuple(w.shape), w.dtype)].append(i)
         groups = list(by_shape.values())
+        # Weight gradients are separate tensors (autograd's): their norms go by shape.
+        self._ggroups = [(idx, torch.tensor(idx, device=device), torch.empty(len(idx), device=device))
+                         for idx in groups]
         # A tapped model's weights are re-pointed into flat buffers (below). If padding every
         # weight to the largest one's size wastes little (an MLP's first layer and head are small),
         # all of them share one (n, S) buffer: ‖W‖, W_old and ‖ΔW‖ are then one op each.
@@ -154,7 +157,7 @@ class Probe:
 
     def remove(self) -> None:
         if self._model is not None:
-            self._model.tap = None
+            object.__setattr__(self._model, "tap", None)  # a plain attribute: skip nn.Module.__setattr__
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -163,7 +166,7 @@ class Probe:
         """Attach the hooks for the next forward pass (the recorded step's)."""
         self.remove()
         if self._model is not None:
-            self._model.tap = self._tap
+            object.__setattr__(self._model, "tap", self._tap)
             return
         self._handles = [p.module.register_forward_hook(f) for p, f in zip(self.points, self._hook_fns)]
 
@@ -233,16 +236,27 @@ class Probe:
                 torch.mean(peak, dim=1, out=dead)
             buf[_MEAN:_DEAD + 1].index_copy_(1, idx_t, stats)
 
+    def _norms(self, tensors: list, key, out: torch.Tensor) -> None:
+        """Row L2 norms of ``tensors`` into ``out``: one stack into a kept buffer and one reduction
+        (on the CPU ``_foreach_norm`` is a loop of per-tensor kernels, twice as slow here)."""
+        shapes = {t.shape for t in tensors}
+        if len(tensors) == 1:
+            torch.linalg.vector_norm(tensors[0].reshape(1, -1), dim=1, out=out)
+        elif len(shapes) == 1:
+            torch.linalg.vector_norm(self._stack(tensors, key).view(len(tensors), -1), dim=1, out=out)
+        else:
+            torch.stack(torch._foreach_norm(tensors), out=out)
+
     def _signal_norms(self, buf: torch.Tensor, v: list) -> None:
-        """‖∂L/∂h‖ of every probe point: one ``_foreach_norm`` over the captured gradients."""
-        grads = self._grads
-        if all(g is not None for g in grads):
-            torch.stack(torch._foreach_norm(grads), out=v[_OUTGRAD])
-            return
-        have = [i for i, g in enumerate(grads) if g is not None]  # the head's output grad always exists
-        if have:
-            norms = torch.stack(torch._foreach_norm([grads[i] for i in have]))
-            buf[_OUTGRAD].index_copy_(0, torch.tensor(have, device=buf.device), norms)
+        """‖∂L/∂h‖ of every probe point, one reduction per group of same-shaped gradients."""
+        for key, (idx, idx_t) in self._grouping().items():
+            grads = [self._grads[i] for i in idx]
+            if all(g is not None for g in grads):  # the head's output grad always exists
+                out = self._stack_bufs.get((key, "signal"))
+                if out is None:
+                    out = self._stack_bufs[(key, "signal")] = torch.empty(len(idx), device=buf.device, dtype=buf.dtype)
+                self._norms(grads, (key, "grad"), out)
+                buf[_OUTGRAD].index_copy_(0, idx_t, out)
 
     @torch.no_grad()
     def after_backward(self, row_step: int, loss: torch.Tensor, logits: torch.Tensor,
@@ -264,7 +278,12 @@ class Probe:
         grads = [w.grad for w in self.weights]
         if any(gr is None for gr in grads):
             grads = [gr if gr is not None else torch.zeros_like(w) for gr, w in zip(grads, self.weights)]
-        torch.stack(torch._foreach_norm(grads), out=v[_GRAD])
+        if len(self._ggroups) == 1:
+            self._norms(grads, "wgrad", v[_GRAD])
+        else:
+            for k, (idx, idx_t, out) in enumerate(self._ggroups):
+                self._norms([grads[i] for i in idx], ("wgrad", k), out)
+                buf[_GRAD].index_copy_(0, idx_t, out)
         self._activation_stats(buf)
         self._signal_norms(buf, v)
         self.loss_buf[r].copy_(loss.detach())
