@@ -42,18 +42,30 @@ def session_jobs():
     return [j for j in (m.get(i) for i in st.session_state.get(Keys.JOBS, [])) if j is not None]
 
 
+def _own(jobs):
+    """This session's own copy of its runs before a control changes them (a shared run goes on
+    for the others: :meth:`labcore.train.jobs.JobManager.private`)."""
+    mine = resources.manager().private(jobs, state.owner_id())
+    if mine is not jobs:
+        st.session_state[Keys.JOBS] = [j.id for j in mine]
+    return mine
+
+
 def _submit(spec, paused: bool = False) -> None:
     ss = st.session_state
     m = resources.manager()
     for j in session_jobs():
-        m.forget(j.id)
+        m.forget(j.id, owner=state.owner_id())
     name = ss.get(Keys.RUN_NAME) or _L("run.custom")
     specs, names = [spec], [name]
     variant = ss.get(Keys.TWIN, "none")
     if variant != "none":
         specs.append(twin(spec, variant))
         names.append(f"{name} · {_L(f'twin.{variant}')}")
-    jobs = m.submit_group(specs, owner=state.owner_id(), names=names, paused=paused)
+    # Identical runs are trained once for every session that asks (a class on one preset); an
+    # unchanged preset already run is handed back at once.
+    jobs = m.submit_group(specs, owner=state.owner_id(), names=names, paused=paused, share=True,
+                          reuse_done=lab_session.is_preset(spec))
     ss[Keys.JOBS] = [j.id for j in jobs]
     ss[Keys.JUST_STARTED] = True
     ss[Keys.DEFER_MORE] = True  # the first redraw after Train carries the gradient charts only
@@ -73,7 +85,7 @@ def _on_pause() -> None:
         for j in jobs:
             j.resume()
     else:
-        for j in jobs:
+        for j in _own(jobs):
             j.pause()
 
 
@@ -83,19 +95,19 @@ def _on_step() -> None:
         if st.session_state.get(Keys.SPEC) is not None:
             _submit(st.session_state[Keys.SPEC], paused=True)
         return
-    for j in jobs:
+    for j in _own(jobs):
         j.step()
 
 
 def _on_stop() -> None:
-    for j in session_jobs():
+    for j in _own([j for j in session_jobs() if not j.done]):
         j.stop()
 
 
 def _on_reset() -> None:
     m = resources.manager()
     for j in session_jobs():
-        m.forget(j.id)
+        m.forget(j.id, owner=state.owner_id())
     st.session_state[Keys.JOBS] = []
 
 
