@@ -192,7 +192,7 @@ def _per_run(name: str, views, tags, ver, rev, streaming: bool, build) -> None:
     for i, (v, tag) in enumerate(zip(views, tags)):
         with cols[i]:
             widgets.cached_chart(f"{name}{i}", ver, lambda v=v, tag=tag: build(v, tag), key=Keys.chart(f"{name}{i}"),
-                                 live=streaming, rev=rev)
+                                 live=streaming, rev=rev, shared=True)
 
 
 def _status(views, tags) -> None:
@@ -242,7 +242,7 @@ def _live() -> None:
     with left:
         widgets.cached_chart("depth", ver + (metric, theory), lambda: _theory(plots.grad_vs_depth(
             runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), views, runs, metric, theory),
-            key=Keys.chart("depth"), live=streaming, rev=rev, priority=True)
+            key=Keys.chart("depth"), live=streaming, rev=rev, priority=True, shared=True)
         if theory:
             st.caption(L("chart.theory_note") if metric == "out_grad_norm" else L("chart.theory_signal_only"))
     with right:
@@ -252,7 +252,7 @@ def _live() -> None:
             v.metrics, labels=labels, zrange=zr(), raw=True,
             title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")), [v], [tag]))
     widgets.cached_chart("loss", ver, lambda: surgery.marked(plots.loss_curves(
-        runs, labels=labels, height=330, raw=True), views, tags), key=Keys.chart("loss"), live=streaming, rev=rev)
+        runs, labels=labels, height=330, raw=True), views, tags), key=Keys.chart("loss"), live=streaming, rev=rev, shared=True)
     if ss.get(Keys.POLLING) and not streaming:
         ss[Keys.POLLING] = False
         st.rerun()  # a full rerun: buttons update and polling stops
@@ -284,7 +284,7 @@ def _live_more() -> None:
         theory = bool(ss.get(Keys.THEORY))
         widgets.cached_chart("acts", ver + (theory,), lambda: _theory(plots.activation_stats(
             runs, labels=labels, height=380, raw=True), views, runs, "act_std", theory),
-            key=Keys.chart("acts"), live=streaming, rev=rev)
+            key=Keys.chart("acts"), live=streaming, rev=rev, shared=True)
     left, right = st.columns(2)
     if any(v.extras.get("boundary") for v in views):
         with left:
