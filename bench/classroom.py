@@ -159,6 +159,19 @@ async def drive(url: str, links: list[str], timeout_ms: int):
     return sorted(out, key=lambda r: r["i"]), opened
 
 
+def stored_runs(home: str) -> int | str:
+    try:
+        from labcore.store.db import STORE_FILENAME, RunStore
+
+        store = RunStore(Path(home) / STORE_FILENAME)
+        try:
+            return len(store.list_runs())
+        finally:
+            store.close()
+    except Exception as e:
+        return f"? ({type(e).__name__})"
+
+
 def pct(xs, q):
     xs = [x for x in xs if np.isfinite(x)]
     return float(np.percentile(xs, q)) if xs else float("nan")
@@ -213,6 +226,7 @@ def main() -> int:
             print(f"server RSS           {rss0:.0f} MB before, {max(sampler.rss or [rss0]):.0f} MB at peak")
             failed = sum(1 for r in recs if r["error"])
             print(f"sessions without a result: {failed}")
+            print(f"runs in the run store so far: {stored_runs(home)} (one per distinct run when shared)")
             print(f"load: {uptime()}")
     finally:
         sampler.stop.set()

@@ -203,3 +203,34 @@ def test_a_shared_run_goes_on_while_one_watcher_is_left(manager):
     seen = job.view().steps
     wait(lambda: job.view().steps > seen)
     job.stop()
+
+
+def test_a_preset_run_already_in_the_run_store_is_served_from_it(manager, tmp_path, monkeypatch):
+    """Across a server restart: a finished stored run of the same content, no training."""
+    from ui import resources
+
+    monkeypatch.setenv("LAB_HOME", str(tmp_path))
+    resources.reset_run_store(close=True)
+    try:
+        first = manager(max_workers=1, sink_factory=resources.store_sink)
+        trained = first.submit_group([spec(steps=60)], owner="tab-1", share=True, reuse_done=True)[0]
+        wait(lambda: trained.done)
+        store = resources.run_store()
+        wait(lambda: store.list_runs() and store.list_runs()[0]["status"] == "finished")
+
+        def no_training(job):
+            raise AssertionError("a run served from the store must not train")
+
+        later = manager(max_workers=1, sink_factory=no_training, stored_runs=resources.stored_runs)
+        served = later.submit_group([spec(steps=60)], owner="tab-2", share=True, reuse_done=True)[0]
+        assert served.done and served.status == "finished"  # at once: no worker involved
+        v, w = served.view(), trained.view()
+        assert v.steps == 60 and v.summary["device"] == w.summary["device"]
+        np.testing.assert_array_equal(v.metrics.step_loss, w.metrics.step_loss)
+        np.testing.assert_allclose(v.metrics.metric("grad_norm"), w.metrics.metric("grad_norm"), rtol=1e-6)
+        assert later.submit_group([spec(steps=60)], owner="tab-3", share=True, reuse_done=True)[0] is served
+        other = later.submit_group([spec(steps=60, seed=9)], owner="tab-4", share=True, reuse_done=True)[0]
+        wait(lambda: other.done)  # another seed is not in the store: it trains
+        assert other.view().steps == 60 and "must not train" in other.view().summary["sink_error"]
+    finally:
+        resources.reset_run_store(close=True)

@@ -89,6 +89,7 @@ class Job:
         self._snap_cost = 0.0  # seconds the last snapshot took
         # Live surgery: changes queued by apply(), applied by the worker at the next chunk boundary.
         self._changes: list = []
+        self._stored_summary: dict | None = None  # a finished run served from the run store
         self.surgery_log: list[dict] = []  # {"ok": bool, "label"/"error": str, "step": int}, newest last
 
     # ------------------------------------------------------------------ control (any thread)
@@ -209,7 +210,8 @@ class Job:
             if v is not None and v.version == self._version and v.status == status and v.position == pos:
                 return v
             metrics = self.live.chunk() if self.live is not None else MetricsChunk.empty([])
-            summary = dict(self.trainer.summary()) if self.trainer is not None else {}
+            summary = (dict(self.trainer.summary()) if self.trainer is not None
+                       else dict(self._stored_summary or {}))
             wall = ((self._ended or time.perf_counter()) - self._started) if self._started else 0.0
             summary["wall_seconds"] = wall
             summary["wall_steps_per_second"] = self._steps / wall if wall > 0 else 0.0
@@ -275,6 +277,17 @@ class Job:
                 self.surgery_log.append(entry)
                 self._version += 1
         return True
+
+    def _load_finished(self, metrics: MetricsChunk, summary: dict) -> None:
+        """Become a finished run read from the run store (no trainer, no model, no pictures)."""
+        live = LiveMetrics(list(metrics.layers))
+        live.add(metrics)
+        steps = int(summary.get("steps") or (metrics.all_steps[-1] if len(metrics.all_steps) else 0))
+        status = Status(summary.get("status", Status.FINISHED.value))
+        now = time.perf_counter()
+        wall = summary.get("wall_seconds") or 0.0
+        self._set(live=live, _steps=steps, _status=status, _stored_summary=dict(summary),
+                  _started=now - wall, _ended=now)
 
     def _set(self, **kw) -> None:
         with self._lock:

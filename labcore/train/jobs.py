@@ -56,7 +56,7 @@ class JobManager(_WorkerSide):
                  snapshot_fn: Callable | None | str = "default", heartbeat_timeout: float = 120.0,
                  owner_alive: Callable[[str], bool] | None = None, gone_grace: float = 20.0,
                  chunk_seconds: float = 0.2, snapshot_seconds: float = 0.5, keep_done: int = 6,
-                 keep_finished: int = 32, janitor: bool = True):
+                 keep_finished: int = 32, stored_runs: Callable | None = None, janitor: bool = True):
         self.max_workers = max(1, int(max_workers))
         self.sink_factory = sink_factory
         self.snapshot_fn = snapshot_fn
@@ -64,6 +64,9 @@ class JobManager(_WorkerSide):
         self.owner_alive = owner_alive
         self.chunk_seconds, self.snapshot_seconds = chunk_seconds, snapshot_seconds
         self.keep_done, self.keep_finished = keep_done, keep_finished
+        # stored_runs(specs) -> [(metrics, summary), ...] of finished stored runs of these specs, or
+        # None: how a reuse_done submit is served from the run store (the app passes one).
+        self.stored_runs = stored_runs
         self._live: dict[str, _Batch] = {}  # run_key -> a shared batch queued or training
         self._finished: collections.OrderedDict[str, _Batch] = collections.OrderedDict()  # ended on its own
         self._cond = threading.Condition()
@@ -117,6 +120,8 @@ class JobManager(_WorkerSide):
                 return list(found.jobs)
         batch = _Batch(key)
         batch.jobs = [Job(self, s, n, owner, batch, paused) for s, n in zip(specs, names)]
+        if key and reuse_done and self._from_store(batch):
+            return batch.jobs
         with self._cond:
             for j in batch.jobs:
                 self._jobs[j.id] = j
@@ -294,6 +299,28 @@ class JobManager(_WorkerSide):
             self._finished.move_to_end(key)
             return self._finished[key]
         return None
+
+    def _from_store(self, batch: _Batch) -> bool:
+        """Fill a new batch from finished stored runs of its specs (no training); False if none."""
+        if self.stored_runs is None:
+            return False
+        try:
+            found = self.stored_runs([j.spec for j in batch.jobs])
+        except Exception as e:  # a store that cannot answer: the run trains
+            log.warning("looking up stored runs failed: %s", e)
+            return False
+        if not found or len(found) != len(batch.jobs):
+            return False
+        for job, (metrics, summary) in zip(batch.jobs, found):
+            job._load_finished(metrics, summary)
+        batch.started = True
+        with self._cond:
+            for j in batch.jobs:
+                self._jobs[j.id] = j
+            self._finished[batch.key] = batch
+            while len(self._finished) > self.keep_finished:
+                self._finished.popitem(last=False)
+        return True
 
     def _remember_finished(self, batch: _Batch) -> None:
         """A shared batch that ended on its own: kept (a few) for later submits of it."""
