@@ -42,14 +42,14 @@ from labcore.core.metrics import LiveMetrics, MetricsChunk  # noqa: F401  (re-ex
 from labcore.core.status import Status
 from labcore.train.job import Job, JobView, _Batch
 from labcore.train.runner import _WorkerSide, _use_cpu_threads
-from labcore.train.share import run_key
+from labcore.train.share import _SharedRuns, run_key
 
 log = logging.getLogger(__name__)
 
 
 
 # ----------------------------------------------------------------------------- manager
-class JobManager(_WorkerSide):
+class JobManager(_WorkerSide, _SharedRuns):
     """Process-wide, thread-safe. Hold one per process (the app keeps it in ``st.cache_resource``)."""
 
     def __init__(self, max_workers: int = 2, sink_factory: Callable | None = None, *,
@@ -284,55 +284,6 @@ class JobManager(_WorkerSide):
                         self._jobs.pop(j.id, None)
 
     # ------------------------------------------------------------------ sharing + scheduling
-    def _shared_batch(self, key: str, reuse_done: bool) -> _Batch | None:
-        """A batch with this content that a new submit may join (holding the lock)."""
-        b = self._live.get(key)
-        if b is not None:
-            if not b.done and not any(j._stop.is_set() or j._paused or j._changes for j in b.jobs):
-                return b
-            if not b.done:
-                return None
-            self._live.pop(key, None)
-            if b.jobs and all(j.status in (Status.FINISHED, Status.DIVERGED) for j in b.jobs):
-                self._finished[key] = b
-        if reuse_done and key in self._finished:
-            self._finished.move_to_end(key)
-            return self._finished[key]
-        return None
-
-    def _from_store(self, batch: _Batch) -> bool:
-        """Fill a new batch from finished stored runs of its specs (no training); False if none."""
-        if self.stored_runs is None:
-            return False
-        try:
-            found = self.stored_runs([j.spec for j in batch.jobs])
-        except Exception as e:  # a store that cannot answer: the run trains
-            log.warning("looking up stored runs failed: %s", e)
-            return False
-        if not found or len(found) != len(batch.jobs):
-            return False
-        for job, (metrics, summary) in zip(batch.jobs, found):
-            job._load_finished(metrics, summary)
-        batch.started = True
-        with self._cond:
-            for j in batch.jobs:
-                self._jobs[j.id] = j
-            self._finished[batch.key] = batch
-            while len(self._finished) > self.keep_finished:
-                self._finished.popitem(last=False)
-        return True
-
-    def _remember_finished(self, batch: _Batch) -> None:
-        """A shared batch that ended on its own: kept (a few) for later submits of it."""
-        with self._cond:
-            if batch.key is None or self._live.get(batch.key) is not batch:
-                return
-            self._live.pop(batch.key, None)
-            if all(j.status in (Status.FINISHED, Status.DIVERGED) for j in batch.jobs):
-                self._finished[batch.key] = batch
-                while len(self._finished) > self.keep_finished:
-                    self._finished.popitem(last=False)
-
     def _suspended(self, batch: _Batch) -> bool:
         """Every watcher of the batch is gone (its tab closed): it waits off the workers."""
         w = batch.watchers
