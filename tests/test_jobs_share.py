@@ -234,3 +234,16 @@ def test_a_preset_run_already_in_the_run_store_is_served_from_it(manager, tmp_pa
         assert other.view().steps == 60 and "must not train" in other.view().summary["sink_error"]
     finally:
         resources.reset_run_store(close=True)
+
+
+def test_at_most_max_active_runs_hold_a_model_the_next_waits_its_turn(manager):
+    m = manager(max_workers=1, max_active=1, chunk_seconds=0.01)
+    first = m.submit(spec(steps=1_000_000, seed=1), owner="t1")
+    wait(lambda: first.view().steps > 0)
+    second = m.submit(spec(steps=40, seed=2), owner="t2")
+    seen = first.view().steps
+    wait(lambda: first.view().steps > seen + 20)  # turns go on...
+    assert second.status == "queued" and second.view().position == 1 and second.trainer is None  # ...not to it
+    first.stop()
+    wait(lambda: second.done)
+    assert second.status == "finished"

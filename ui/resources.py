@@ -141,7 +141,8 @@ def manager() -> JobManager:
     m = JobManager(max_workers=int(os.environ.get("LAB_MAX_JOBS", "2")), sink_factory=store_sink,
                    heartbeat_timeout=float(os.environ.get("LAB_JOB_TIMEOUT", "120")),
                    owner_alive=session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")),
-                   snapshot_seconds=SNAPSHOT_SECONDS, stored_runs=stored_runs)
+                   snapshot_seconds=SNAPSHOT_SECONDS, stored_runs=stored_runs,
+                   max_active=int(os.environ.get("LAB_MAX_ACTIVE", "8")))
     threading.Thread(target=_warm_up, name="lab-warmup", daemon=True).start()
     return m
 

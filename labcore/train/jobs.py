@@ -56,8 +56,11 @@ class JobManager(_WorkerSide, _SharedRuns):
                  snapshot_fn: Callable | None | str = "default", heartbeat_timeout: float = 120.0,
                  owner_alive: Callable[[str], bool] | None = None, gone_grace: float = 20.0,
                  chunk_seconds: float = 0.2, snapshot_seconds: float = 0.5, keep_done: int = 6,
-                 keep_finished: int = 32, stored_runs: Callable | None = None, janitor: bool = True):
+                 keep_finished: int = 32, stored_runs: Callable | None = None, max_active: int = 8,
+                 janitor: bool = True):
         self.max_workers = max(1, int(max_workers))
+        # Batches started (models in memory, paused ones too) at most; later ones wait their turn.
+        self.max_active = max(self.max_workers, int(max_active))
         self.sink_factory = sink_factory
         self.snapshot_fn = snapshot_fn
         self.heartbeat_timeout, self.gone_grace = heartbeat_timeout, gone_grace
@@ -306,14 +309,14 @@ class JobManager(_WorkerSide, _SharedRuns):
 
     def _take(self) -> _Batch | None:
         """Holding the lock: the next batch to get a turn. Batches that never had one come
-        first (everyone's first chart appears at once), then the others in turn."""
+        first (everyone's first chart appears at once) while fewer than ``max_active`` are
+        started, then the others in turn."""
+        room = sum(1 for b in self._queue if b.started) + self._running < self.max_active
         pick = None
-        for b in self._queue:
-            if not b.started and self._runnable(b):
-                pick = b
-                break
+        if room:
+            pick = next((b for b in self._queue if not b.started and self._runnable(b)), None)
         if pick is None:
-            pick = next((b for b in self._queue if self._runnable(b)), None)
+            pick = next((b for b in self._queue if (b.started or room) and self._runnable(b)), None)
         if pick is not None:
             self._queue.remove(pick)
         return pick
