@@ -4,7 +4,9 @@
 
 One ``streamlit run app.py`` on a free port with a temporary run store (LAB_HOME), driven by one
 headless system Chromium with N browser contexts: N real sessions, each a real page, websocket
-and fragment polling (no lighter client). Every session opens the Lab with its preset in the link
+and fragment polling. With ``--real K`` only K of them draw their charts; the others are the same
+pages with plotly.js refused (lighter for a 2-core machine: their "first chart" is the status
+line's first step, which the same fragment run draws). Every session opens the Lab with its preset in the link
 (``--mix same``: every session the default preset, as a class told "press Train"; ``--mix
 presets``: session i gets preset i mod 6), waits until its Train button is drawn, and then all
 press Train together. Per session it measures, from its click:
@@ -48,6 +50,7 @@ DEPTH_STEP_JS = """() => {
   return false;
 }"""
 RESULT_JS = "() => /· (finished|diverged|failed) ·/.test(document.body.innerText)"
+PROGRESS_JS = r"() => / · step [1-9]\d*\/\d+/.test(document.body.innerText)"  # the status line's first step
 
 
 def uptime() -> str:
@@ -114,11 +117,13 @@ class Sampler(threading.Thread):
             time.sleep(self.period)
 
 
-async def session(i, browser, link, ready, go, out, timeout_ms):
+async def session(i, browser, link, ready, go, out, timeout_ms, light):
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await ctx.new_page()
     page.set_default_timeout(timeout_ms)
-    rec = {"i": i, "first": float("nan"), "result": float("nan"), "error": ""}
+    if light:  # the real Streamlit page and websocket, but no chart drawing (plotly.js refused)
+        await page.route("**/vendor/plotly*", lambda route: route.abort())
+    rec = {"i": i, "first": float("nan"), "result": float("nan"), "error": "", "light": light}
     out.append(rec)
     try:
         await page.goto(link)
@@ -129,7 +134,7 @@ async def session(i, browser, link, ready, go, out, timeout_ms):
         await go.wait()
         t0 = time.perf_counter()
         await train.click()
-        await page.wait_for_function(DEPTH_STEP_JS, polling=100)
+        await page.wait_for_function(PROGRESS_JS if light else DEPTH_STEP_JS, polling=100)
         rec["first"] = time.perf_counter() - t0
         await page.wait_for_function(RESULT_JS, polling=200)
         rec["result"] = time.perf_counter() - t0
@@ -138,13 +143,13 @@ async def session(i, browser, link, ready, go, out, timeout_ms):
     return ctx
 
 
-async def drive(url: str, links: list[str], timeout_ms: int):
+async def drive(url: str, links: list[str], timeout_ms: int, real: int):
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         ready, out, go = [], [], asyncio.Event()
-        tasks = [asyncio.create_task(session(i, browser, link, ready, go, out, timeout_ms))
+        tasks = [asyncio.create_task(session(i, browser, link, ready, go, out, timeout_ms, i >= real))
                  for i, link in enumerate(links)]
         t_open = time.perf_counter()
         while len(ready) < len(links) and not all(t.done() for t in tasks):
@@ -184,6 +189,9 @@ def main() -> int:
     ap.add_argument("--app-root", default=str(ROOT), help="the checkout whose app.py to run")
     ap.add_argument("--runs", type=int, default=1, help="rounds of the whole class on the same server")
     ap.add_argument("--timeout", type=float, default=240.0, help="per-session wait, seconds")
+    ap.add_argument("--real", type=int, default=None,
+                    help="sessions that draw their charts (default all); the others are light: the same page, "
+                         "websocket and polling with plotly.js refused, first chart = the status line's first step")
     a = ap.parse_args()
     reason = browser_missing_reason()
     if reason:
@@ -208,13 +216,15 @@ def main() -> int:
             sampler.health.clear(), sampler.rss.clear()
             sampler.on.set()
             t = time.perf_counter()
-            recs, opened = asyncio.run(drive(url, links, int(a.timeout * 1000)))
+            real = a.sessions if a.real is None else a.real
+            recs, opened = asyncio.run(drive(url, links, int(a.timeout * 1000), real))
             wall = time.perf_counter() - t
             sampler.on.clear()
             print(f"\nround {rnd + 1}: {a.sessions} pages opened in {opened:.1f} s, whole round {wall:.1f} s")
-            print(f"{'session':>7}  {'preset':<28} {'first chart s':>13} {'result s':>9}  error")
+            print(f"{'session':>7}  {'kind':<5} {'preset':<28} {'first chart s':>13} {'result s':>9}  error")
             for r in recs:
-                print(f"{r['i']:>7}  {names[r['i']]:<28} {r['first']:>13.2f} {r['result']:>9.2f}  {r['error']}")
+                kind = "light" if r["light"] else "full"
+                print(f"{r['i']:>7}  {kind:<5} {names[r['i']]:<28} {r['first']:>13.2f} {r['result']:>9.2f}  {r['error']}")
             first, result = [r["first"] for r in recs], [r["result"] for r in recs]
             h = sampler.health
             print(f"time to first chart  p50 {pct(first, 50):6.2f} s  p99 {pct(first, 99):6.2f} s  "
