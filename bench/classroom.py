@@ -183,6 +183,7 @@ def pct(xs, q):
 
 
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)  # figures survive a killed run
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", "-n", type=int, default=30)
     ap.add_argument("--mix", choices=["same", "presets"], default="same")
