@@ -79,16 +79,26 @@ def test_runs_to_the_end_and_feeds_the_sink_from_the_worker(manager):
     assert all(t.startswith("lab-worker") for t in s.threads)
 
 
-def test_fifo_queue_reports_positions(manager):
-    m = manager(max_workers=1)
-    first = m.submit(tiny(steps=10_000), paused=True)  # holds the only worker
-    wait(lambda: first.status == "paused")
+def test_waiting_jobs_report_positions_and_a_paused_run_holds_no_worker(manager):
+    gate = threading.Event()
+
+    def sink(job):  # the first job's start blocks the only worker until the test opens the gate
+        if job.name == "first":
+            gate.wait(30)
+        return None
+
+    m = manager(max_workers=1, sink_factory=sink)
+    first = m.submit(tiny(steps=10_000), paused=True, name="first")
+    wait(lambda: first.view().position is None)  # it had its turn: the worker is in its start
     second, third = m.submit(tiny()), m.submit(tiny())
     assert (second.status, second.view().position) == ("queued", 1)
-    assert third.view().position == 2
-    first.stop()
-    wait(lambda: second.done and third.done)
+    assert third.view().position == 2 and m.queue_length() == 2
+    gate.set()
+    wait(lambda: second.done and third.done)  # the paused first run let them through
     assert second.view().position is None and second.status == "finished"
+    assert first.status == "paused"
+    first.stop()
+    wait(lambda: first.done)
     assert first.status == "stopped"
 
 

@@ -46,18 +46,30 @@ def session_jobs():
     return [j for j in (m.get(i) for i in st.session_state.get(Keys.JOBS, [])) if j is not None]
 
 
+def _own(jobs):
+    """This session's own copy of its runs before a control changes them (a shared run goes on
+    for the others: :meth:`labcore.train.jobs.JobManager.private`)."""
+    mine = resources.manager().private(jobs, state.owner_id())
+    if mine is not jobs:
+        st.session_state[Keys.JOBS] = [j.id for j in mine]
+    return mine
+
+
 def _submit(spec, paused: bool = False) -> None:
     ss = st.session_state
     m = resources.manager()
     for j in session_jobs():
-        m.forget(j.id)
+        m.forget(j.id, owner=state.owner_id())
     name = ss.get(Keys.RUN_NAME) or _L("run.custom")
     specs, names = [spec], [name]
     variant = ss.get(Keys.TWIN, "none")
     if variant != "none":
         specs.append(twin(spec, variant))
         names.append(f"{name} · {_L(f'twin.{variant}')}")
-    jobs = m.submit_group(specs, owner=state.owner_id(), names=names, paused=paused)
+    # Identical runs are trained once for every session that asks (a class on one preset); an
+    # unchanged preset already run is handed back at once.
+    jobs = m.submit_group(specs, owner=state.owner_id(), names=names, paused=paused, share=True,
+                          reuse_done=lab_session.is_preset(spec))
     ss[Keys.JOBS] = [j.id for j in jobs]
     ss[Keys.JUST_STARTED] = True
     ss[Keys.DEFER_MORE] = True  # the first redraw after Train carries the gradient charts only
@@ -77,7 +89,7 @@ def _on_pause() -> None:
         for j in jobs:
             j.resume()
     else:
-        for j in jobs:
+        for j in _own(jobs):
             j.pause()
 
 
@@ -87,19 +99,19 @@ def _on_step() -> None:
         if st.session_state.get(Keys.SPEC) is not None:
             _submit(st.session_state[Keys.SPEC], paused=True)
         return
-    for j in jobs:
+    for j in _own(jobs):
         j.step()
 
 
 def _on_stop() -> None:
-    for j in session_jobs():
+    for j in _own([j for j in session_jobs() if not j.done]):
         j.stop()
 
 
 def _on_reset() -> None:
     m = resources.manager()
     for j in session_jobs():
-        m.forget(j.id)
+        m.forget(j.id, owner=state.owner_id())
     st.session_state[Keys.JOBS] = []
 
 
@@ -184,7 +196,7 @@ def _per_run(name: str, views, tags, ver, rev, streaming: bool, build, every: fl
     for i, (v, tag) in enumerate(zip(views, tags)):
         with cols[i]:
             widgets.cached_chart(f"{name}{i}", ver, lambda v=v, tag=tag: build(v, tag), key=Keys.chart(f"{name}{i}"),
-                                 live=streaming, rev=rev, every=every)
+                                 live=streaming, rev=rev, every=every, shared=True)
 
 
 def _diagnosis(v):
@@ -247,7 +259,7 @@ def _live() -> None:
     with left:
         widgets.cached_chart("depth", ver + (metric, theory), lambda: _theory(plots.grad_vs_depth(
             runs, metric=metric, labels=labels, title=L("chart.depth"), raw=True), views, runs, metric, theory),
-            key=Keys.chart("depth"), live=streaming, rev=rev, priority=True)
+            key=Keys.chart("depth"), live=streaming, rev=rev, priority=True, shared=True)
         if theory:
             st.caption(L("chart.theory_note") if metric == "out_grad_norm" else L("chart.theory_signal_only"))
     with right:
@@ -258,7 +270,7 @@ def _live() -> None:
             title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")), [v], [tag]), every=BACK_SECONDS)
     widgets.cached_chart("loss", ver, lambda: surgery.marked(plots.loss_curves(
         runs, labels=labels, height=330, raw=True), views, tags), key=Keys.chart("loss"), live=streaming, rev=rev,
-        every=BACK_SECONDS)
+        every=BACK_SECONDS, shared=True)
     if ss.get(Keys.POLLING) and not streaming:
         ss[Keys.POLLING] = False
         st.rerun()  # a full rerun: buttons update and polling stops
@@ -290,7 +302,7 @@ def _live_more() -> None:
         theory = bool(ss.get(Keys.THEORY))
         widgets.cached_chart("acts", ver + (theory,), lambda: _theory(plots.activation_stats(
             runs, labels=labels, height=380, raw=True), views, runs, "act_std", theory),
-            key=Keys.chart("acts"), live=streaming, rev=rev)
+            key=Keys.chart("acts"), live=streaming, rev=rev, shared=True)
     left, right = st.columns(2)
     if any(v.extras.get("boundary") for v in views):
         with left:

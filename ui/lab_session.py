@@ -41,6 +41,12 @@ def _preset_of(spec: RunSpec) -> str:
     return next((n for n, (_, u) in presets().items() if u == code), CUSTOM)
 
 
+def is_preset(spec) -> bool:
+    """Whether ``spec`` is a preset exactly as shipped (seed included): its run may be served
+    from an earlier identical one."""
+    return spec is not None and _preset_of(spec) != CUSTOM
+
+
 def start() -> None:
     """Decide what the controls show on this rerun (see the module's docstring); may rerun once
     to move the sidebar's seed and device to a loaded spec's."""
@@ -96,4 +102,4 @@ def run_name(custom: str) -> str:
     return name if name in presets() else custom
 
 
-__all__ = ["CUSTOM", "on_preset", "presets", "publish", "run_name", "start"]
+__all__ = ["CUSTOM", "is_preset", "on_preset", "presets", "publish", "run_name", "start"]

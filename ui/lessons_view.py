@@ -127,7 +127,8 @@ def _train_live(lesson: Lesson, keys: list[str]) -> None:
     seed = state.seed()
     try:
         jobs = resources.manager().submit_group([lesson.spec(k, seed) for k in keys], owner=state.owner_id(),
-                                            names=[f"{lesson.id} · {lesson.runs[k].label[lang]}" for k in keys])
+                                                names=[f"{lesson.id} · {lesson.runs[k].label[lang]}" for k in keys],
+                                                share=True, reuse_done=True)  # a class on one lesson: trained once
     except SpecError as e:
         ss["lessons_error"] = str(e)
         return
@@ -135,10 +136,14 @@ def _train_live(lesson: Lesson, keys: list[str]) -> None:
 
 
 def _stop_live() -> None:
-    for jid in (st.session_state.get(JOBS) or {}).get("ids", []):
-        job = resources.manager().get(jid)
-        if job is not None:
-            job.stop()
+    info = st.session_state.get(JOBS) or {}
+    m = resources.manager()
+    jobs = [j for j in (m.get(i) for i in info.get("ids", [])) if j is not None]
+    mine = m.private(jobs, state.owner_id())  # a run shared with other sessions goes on for them
+    if mine is not jobs:
+        info["ids"] = [j.id for j in mine]
+    for job in mine:
+        job.stop()
 
 
 def _live_views(lesson: Lesson):

@@ -70,6 +70,45 @@ def reset_run_store(*, close: bool = False) -> None:
         old.close()
 
 
+_KEYS: dict[tuple[str, int], str] = {}  # (store path, run id) -> run_key of its spec (never changes)
+_KEYS_LOCK = threading.Lock()
+_LOOKED_AT = 500  # the newest runs searched for a finished run of a preset or lesson
+
+
+def stored_runs(specs):
+    """[(metrics, summary)] of finished stored runs with these specs' content keys (same family,
+    spec, seed, events, device), or None: how a preset or lesson already run anywhere on this
+    store is served at once (:class:`~labcore.train.jobs.JobManager`'s ``stored_runs``)."""
+    from labcore.train.share import run_key
+
+    store = run_store()
+    if store is None:
+        return None
+    runs = [r for r in store.list_runs()[:_LOOKED_AT] if r["status"] in ("finished", "diverged")]
+    found = []
+    for spec in specs:
+        want = run_key([spec])
+        for r in runs:
+            k = (str(store.path), r["id"])
+            with _KEYS_LOCK:
+                key = _KEYS.get(k)
+            if key is None:
+                try:
+                    key = run_key([store.spec(r["id"])])  # with its live changes: a changed run never matches
+                except Exception:
+                    key = ""
+                with _KEYS_LOCK:
+                    _KEYS[k] = key
+            if key == want:
+                summary = {c: r[c] for c in ("status", "steps", "first_bad_step", "steps_per_second", "device",
+                                             "params", "layers", "wall_seconds")}
+                found.append((store.metrics(r["id"]), summary))
+                break
+        else:
+            return None
+    return found
+
+
 def store_sink(job):
     """The run store's sink for a job (None without a store): every job manager records there."""
     store = run_store()
@@ -102,7 +141,8 @@ def manager() -> JobManager:
     m = JobManager(max_workers=int(os.environ.get("LAB_MAX_JOBS", "2")), sink_factory=store_sink,
                    heartbeat_timeout=float(os.environ.get("LAB_JOB_TIMEOUT", "120")),
                    owner_alive=session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")),
-                   snapshot_seconds=SNAPSHOT_SECONDS)
+                   snapshot_seconds=SNAPSHOT_SECONDS, stored_runs=stored_runs,
+                   max_active=int(os.environ.get("LAB_MAX_ACTIVE", "8")))
     threading.Thread(target=_warm_up, name="lab-warmup", daemon=True).start()
     return m
 
@@ -124,4 +164,4 @@ def heartbeat(owner: str) -> None:
 
 
 __all__ = ["SNAPSHOT_SECONDS", "heartbeat", "manager", "model_jobs", "reset_run_store", "run_store",
-           "session_alive", "store_sink"]
+           "session_alive", "store_sink", "stored_runs"]

@@ -5,6 +5,8 @@ statistics; it only renders what labcore returns.
 """
 from __future__ import annotations
 
+import collections
+import threading
 import time
 
 import plotly.graph_objects as go
@@ -49,7 +51,7 @@ class _Chart:
         return int(h) if isinstance(h, (int, float)) else None
 
     def json(self) -> str:
-        if self._json is None:
+        if self._json is None:  # two sessions may race here: both compute the same string
             self._json = pio.to_json(self.spec, validate=False)  # numpy arrays, NaN -> null
         return self._json
 
@@ -90,12 +92,21 @@ def plot_labels(lang: str) -> dict:
     return {k: t(f"plot.{k}", lang) for k in plots.LABELS}
 
 
+_SHARED: collections.OrderedDict = collections.OrderedDict()  # (name, cache_key) -> _Chart, all sessions
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 96  # a few versions of every chart of a few runs: old versions are never asked again
+
+
 def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev="", priority: bool = False,
-                 every: float = 0.0) -> None:
+                 every: float = 0.0, shared: bool = False) -> None:
     """Rebuild (and re-serialise) a chart only when ``cache_key`` changed since this session drew it.
 
     ``every`` (seconds): while ``live``, a chart of the same ``rev`` is rebuilt at most that often
     (its previous figure is sent again meanwhile, which the browser does not redraw).
+
+    ``shared``: ``cache_key`` names the chart's content for every session (job ids and versions,
+    language...), so a chart one session built is reused by the others: thirty sessions watching
+    one shared run build each figure once, not thirty times.
     """
     cache = st.session_state.setdefault(Keys.CHART_CACHE, {})
     hit = cache.get(name)
@@ -104,7 +115,18 @@ def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev=
         if hit is not None and live and every and hit[3] == rev and now - hit[2] < every:
             chart(hit[1], key, live, rev=rev, priority=priority)
             return
-        hit = (cache_key, _Chart(build()), now, rev)
+        c = None
+        if shared:
+            with _SHARED_LOCK:
+                c = _SHARED.get((name, cache_key))
+        if c is None:
+            c = _Chart(build())
+            if shared:
+                with _SHARED_LOCK:
+                    _SHARED[(name, cache_key)] = c
+                    while len(_SHARED) > _SHARED_MAX:
+                        _SHARED.popitem(last=False)
+        hit = (cache_key, c, now, rev)
         cache[name] = hit
     chart(hit[1], key, live, rev=rev, priority=priority)
 

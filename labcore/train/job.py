@@ -58,7 +58,9 @@ class Job:
                  batch: "_Batch", paused: bool):
         self.manager = manager
         self.id = uuid.uuid4().hex[:12]
-        self.spec, self.name, self.owner, self.batch = spec, name, owner, batch
+        self.spec, self.name, self.batch = spec, name, batch
+        if owner is not None and owner not in batch.watchers:
+            batch.watchers.append(owner)
         self.family = family_of(spec)
         self.schedule = self.family.schedule(spec)
         self.created = time.time()
@@ -67,6 +69,8 @@ class Job:
         self._status = Status.QUEUED
         self._paused = paused
         self._credits = 0  # steps granted by step() while paused
+        self._catchup = False  # a private copy of a shared run, replaying up to where it was
+        self._halt = False  # stop once the catch-up steps are trained (Stop on a private copy)
         self._stop = threading.Event()
         self._version = 0
         self._view: JobView | None = None
@@ -85,6 +89,7 @@ class Job:
         self._snap_cost = 0.0  # seconds the last snapshot took
         # Live surgery: changes queued by apply(), applied by the worker at the next chunk boundary.
         self._changes: list = []
+        self._stored_summary: dict | None = None  # a finished run served from the run store
         self.surgery_log: list[dict] = []  # {"ok": bool, "label"/"error": str, "step": int}, newest last
 
     # ------------------------------------------------------------------ control (any thread)
@@ -107,6 +112,11 @@ class Job:
         self.manager._wake()
 
     def stop(self) -> None:
+        with self._lock:  # a private copy still catching up stops where the shared run was
+            if self._catchup and self._credits > 0 and self._status in (Status.QUEUED, Status.RUNNING):
+                self._halt = True
+                self.manager._wake()
+                return
         self._stop.set()
         tr = self.trainer
         if tr is not None:
@@ -125,6 +135,10 @@ class Job:
 
         if isinstance(change, dict):
             change = Change.from_dict(change)
+        if len(self.batch.watchers) > 1:
+            raise SurgeryError("run", "shared", "a run of your own",
+                               "This run is shared with others who pressed Train on the same settings: "
+                               "press Pause or Step first to get your own copy, then change it.")
         status = self.status
         if self.done:
             raise ended(str(status))
@@ -158,6 +172,17 @@ class Job:
         self.focus = layer
 
     @property
+    def owner(self) -> str | None:
+        """The first session that watches this run (None for a run nobody watches)."""
+        w = self.batch.watchers
+        return w[0] if w else None
+
+    @property
+    def watchers(self) -> list[str]:
+        """The sessions that watch this run (several when identical submits share it)."""
+        return list(self.batch.watchers)
+
+    @property
     def paused(self) -> bool:
         return self._paused
 
@@ -168,6 +193,8 @@ class Job:
                 return Status.PAUSED
             if self._status == Status.QUEUED and self._stop.is_set():
                 return Status.STOPPED
+            if self._status == Status.RUNNING and not self._busy and self.manager._suspended(self.batch):
+                return Status.PAUSED  # every watcher's tab is gone: it waits, off the workers
             return self._status
 
     @property
@@ -183,7 +210,8 @@ class Job:
             if v is not None and v.version == self._version and v.status == status and v.position == pos:
                 return v
             metrics = self.live.chunk() if self.live is not None else MetricsChunk.empty([])
-            summary = dict(self.trainer.summary()) if self.trainer is not None else {}
+            summary = (dict(self.trainer.summary()) if self.trainer is not None
+                       else dict(self._stored_summary or {}))
             wall = ((self._ended or time.perf_counter()) - self._started) if self._started else 0.0
             summary["wall_seconds"] = wall
             summary["wall_steps_per_second"] = self._steps / wall if wall > 0 else 0.0
@@ -250,11 +278,32 @@ class Job:
                 self._version += 1
         return True
 
+    def _load_finished(self, metrics: MetricsChunk, summary: dict) -> None:
+        """Become a finished run read from the run store (no trainer, no model, no pictures)."""
+        live = LiveMetrics(list(metrics.layers))
+        live.add(metrics)
+        steps = int(summary.get("steps") or (metrics.all_steps[-1] if len(metrics.all_steps) else 0))
+        status = Status(summary.get("status", Status.FINISHED.value))
+        now = time.perf_counter()
+        wall = summary.get("wall_seconds") or 0.0
+        self._set(live=live, _steps=steps, _status=status, _stored_summary=dict(summary),
+                  _started=now - wall, _ended=now)
+
     def _set(self, **kw) -> None:
         with self._lock:
             for k, v in kw.items():
                 setattr(self, k, v)
             self._version += 1
+
+    def _wants_worker(self) -> bool:
+        """Whether a worker has something to do for this job now (start, train, stop, change)."""
+        with self._lock:
+            if self._status == Status.QUEUED:
+                return True
+            if self._status != Status.RUNNING:
+                return False
+            return (self._stop.is_set() or bool(self._changes) or not self._paused or self._credits > 0
+                    or self._halt)
 
     def _steps_allowed(self, chunk: int) -> int:
         """Steps the worker may train now: 0 while paused without credits."""
@@ -269,8 +318,16 @@ class Job:
 
 
 class _Batch:
-    """Jobs scheduled together on one worker (a single run, or twins A and B)."""
+    """Jobs scheduled together, chunk by chunk in lockstep (a single run, or twins A and B), and
+    the sessions that watch them (several when identical submits share the batch)."""
 
-    def __init__(self):
+    def __init__(self, key: str | None = None):
         self.jobs: list[Job] = []
+        self.watchers: list[str] = []
+        self.key = key  # run_key of the specs when the batch may be shared, else None
+        self.started = False  # had its first turn on a worker
+
+    @property
+    def done(self) -> bool:
+        return all(j.done for j in self.jobs)
 

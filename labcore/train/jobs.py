@@ -1,19 +1,29 @@
-"""Background training jobs: a process-wide manager with bounded workers and a FIFO queue.
+"""Background training jobs: a process-wide manager with bounded workers that share time slices.
 
 A :class:`Job` is one run of a spec of any registered family (:mod:`labcore.core.family`): the
 manager makes its trainer with the family's ``make_trainer`` and never looks at the spec itself. Jobs submitted together (twin
-runs A and B) form one *batch*: a batch takes one worker and its jobs advance chunk by chunk in
-lockstep, so a twin pair finishes together and never waits for itself. Batches wait in a FIFO
-queue; a queued job knows its place (:attr:`JobView.position`).
+runs A and B) form one *batch*: its jobs advance chunk by chunk in lockstep, so a twin pair
+finishes together and never waits for itself. Workers serve batches in turn: a worker takes the
+next runnable batch, trains one chunk (about ``chunk_seconds``) of each of its jobs and puts it
+back, so every run progresses (batches that never had a turn go first, so every first chart
+appears at once). A job waiting for its first turn knows its place (:attr:`JobView.position`).
+
+Identical runs are trained once: a submit with ``share=True`` whose content
+(:func:`labcore.train.share.run_key`: family, spec with seed and events, device) matches a
+queued or training batch makes its owner one more *watcher* of those jobs; with
+``reuse_done=True`` a finished one is handed back at once. Watching is all a shared run allows:
+a watcher that pauses, steps or stops first gets its own copy (:meth:`JobManager.private`), and
+a live change on a shared run is refused with a message saying so.
 
 The page never touches a trainer. It calls the control methods (:meth:`Job.pause`,
 :meth:`Job.resume`, :meth:`Job.step`, :meth:`Job.stop`), which only set flags, and reads
 :meth:`Job.view`, an immutable snapshot (status, thinned live metrics, summary, the latest
 decision-boundary / histogram data). Workers never call streamlit.
 
-Jobs belong to an *owner* (a browser session). The owner sends heartbeats; when they stop for
-``heartbeat_timeout`` seconds, or an ``owner_alive`` callback reports the owner gone for
-``gone_grace`` seconds, its jobs are stopped and forgotten, so a closed tab frees its worker.
+Jobs are watched by *owners* (browser sessions). An owner sends heartbeats; when they stop for
+``heartbeat_timeout`` seconds it is dropped. When an ``owner_alive`` callback reports it gone,
+batches it alone watches leave the workers at once and it is dropped after ``gone_grace`` seconds
+(a reconnect window); a job left with no watcher is stopped and forgotten (:meth:`JobManager.reap`).
 
 Every run is reported to a :class:`~labcore.core.sinks.RunSink` made by ``sink_factory(job)`` (the
 run store), from the worker thread: ``start`` once, ``append`` per chunk, ``finish`` at the end.
@@ -28,30 +38,40 @@ from typing import Callable
 
 
 from labcore.core.family import family_of
-from labcore.core.metrics import LiveMetrics, MetricsChunk
+from labcore.core.metrics import LiveMetrics, MetricsChunk  # noqa: F401  (re-exported)
 from labcore.core.status import Status
 from labcore.train.job import Job, JobView, _Batch
+from labcore.train.runner import _WorkerSide, _use_cpu_threads
+from labcore.train.share import _SharedRuns, run_key
 
 log = logging.getLogger(__name__)
 
 
 
 # ----------------------------------------------------------------------------- manager
-class JobManager:
+class JobManager(_WorkerSide, _SharedRuns):
     """Process-wide, thread-safe. Hold one per process (the app keeps it in ``st.cache_resource``)."""
 
     def __init__(self, max_workers: int = 2, sink_factory: Callable | None = None, *,
                  snapshot_fn: Callable | None | str = "default", heartbeat_timeout: float = 120.0,
                  owner_alive: Callable[[str], bool] | None = None, gone_grace: float = 20.0,
                  chunk_seconds: float = 0.2, snapshot_seconds: float = 0.5, keep_done: int = 6,
+                 keep_finished: int = 32, stored_runs: Callable | None = None, max_active: int = 8,
                  janitor: bool = True):
         self.max_workers = max(1, int(max_workers))
+        # Batches started (models in memory, paused ones too) at most; later ones wait their turn.
+        self.max_active = max(self.max_workers, int(max_active))
         self.sink_factory = sink_factory
         self.snapshot_fn = snapshot_fn
         self.heartbeat_timeout, self.gone_grace = heartbeat_timeout, gone_grace
         self.owner_alive = owner_alive
         self.chunk_seconds, self.snapshot_seconds = chunk_seconds, snapshot_seconds
-        self.keep_done = keep_done
+        self.keep_done, self.keep_finished = keep_done, keep_finished
+        # stored_runs(specs) -> [(metrics, summary), ...] of finished stored runs of these specs, or
+        # None: how a reuse_done submit is served from the run store (the app passes one).
+        self.stored_runs = stored_runs
+        self._live: dict[str, _Batch] = {}  # run_key -> a shared batch queued or training
+        self._finished: collections.OrderedDict[str, _Batch] = collections.OrderedDict()  # ended on its own
         self._cond = threading.Condition()
         self._queue: collections.deque[_Batch] = collections.deque()
         self._jobs: dict[str, Job] = {}
@@ -73,31 +93,70 @@ class JobManager:
         return self.submit_group([spec], owner=owner, names=[name], paused=paused)[0]
 
     def submit_group(self, specs: list, *, owner: str | None = None,
-                     names: list[str] | None = None, paused: bool = False) -> list[Job]:
-        """Queue runs that train together on one worker, chunk by chunk (twin runs).
+                     names: list[str] | None = None, paused: bool = False, share: bool = False,
+                     reuse_done: bool = False) -> list[Job]:
+        """Queue runs that train together, chunk by chunk in lockstep (twin runs).
 
         The specs may be of any registered family; an unknown one, or one its family's ``check``
         refuses (a cross-field error, over the size budget), is a SpecError here, at once.
+
+        ``share``: when a batch with the same content (:func:`~labcore.train.share.run_key`) is
+        queued or training, ``owner`` becomes one more watcher of its jobs and they are returned
+        (no new training). ``reuse_done``: a finished batch with that content is handed back too
+        (presets and lessons: the same spec gives the same run). A paused submit is never shared.
         """
         names = names or [""] * len(specs)
         for s in specs:  # checks across fields and the size guard: refused here, never a failed run
             family_of(s).check(s)
-        batch = _Batch()
-        batch.jobs = [Job(self, s, n, owner, batch, paused) for s, n in zip(specs, names)]
+        key = run_key(specs) if share and not paused else None
         with self._cond:
             if self._shutdown:
                 raise RuntimeError("the job manager is shut down")
             if owner is not None:
                 self._beats[owner] = time.monotonic()
+            found = self._shared_batch(key, reuse_done) if key else None
+            if found is not None:
+                if owner is not None and owner not in found.watchers:
+                    found.watchers.append(owner)
+                for j in found.jobs:
+                    self._jobs.setdefault(j.id, j)
+                return list(found.jobs)
+        batch = _Batch(key)
+        batch.jobs = [Job(self, s, n, owner, batch, paused) for s, n in zip(specs, names)]
+        if key and reuse_done and self._from_store(batch):
+            return batch.jobs
+        with self._cond:
             for j in batch.jobs:
                 self._jobs[j.id] = j
-            self._queue.append(batch)
-            if len(self._workers) < self.max_workers and self._running + len(self._queue) > len(self._workers):
-                t = threading.Thread(target=self._worker_loop, name=f"lab-worker-{len(self._workers)}", daemon=True)
-                self._workers.append(t)
-                t.start()
-            self._cond.notify_all()
+            if key:
+                self._live[key] = batch
+            self._enqueue(batch)
         return batch.jobs
+
+    def private(self, jobs: list[Job], owner: str) -> list[Job]:
+        """``owner``'s own copy of a shared batch, for a control that would change it (pause,
+        step, stop, a live change): the others keep watching the shared run untouched.
+
+        The copy replays the same spec up to the step the shared run had reached (a run is
+        deterministic, so it is the same run) and waits there, paused; ``owner`` stops watching
+        the shared batch. Jobs nobody else watches are returned as they are.
+        """
+        if not jobs:
+            return jobs
+        batch = jobs[0].batch
+        with self._cond:
+            if [o for o in batch.watchers if o != owner] == [] or any(j.batch is not batch for j in jobs):
+                return jobs
+            batch.watchers.remove(owner)
+        copy = _Batch()
+        copy.jobs = [Job(self, j.spec, j.name, owner, copy, paused=True) for j in jobs]
+        for old, new in zip(jobs, copy.jobs):
+            new._credits, new._catchup, new.focus = old.view().steps, True, old.focus
+        with self._cond:
+            for j in copy.jobs:
+                self._jobs[j.id] = j
+            self._enqueue(copy)
+        return copy.jobs
 
     def get(self, job_id: str | None) -> Job | None:
         with self._cond:
@@ -105,19 +164,24 @@ class JobManager:
 
     def jobs(self, owner: str | None = None) -> list[Job]:
         with self._cond:
-            return [j for j in self._jobs.values() if owner is None or j.owner == owner]
+            return [j for j in self._jobs.values() if owner is None or owner in j.batch.watchers]
 
     def position(self, job: Job) -> int | None:
-        """1-based place of the job's batch in the queue, None once it has a worker."""
+        """1-based place of the job's batch among the batches waiting for their first turn, None
+        once it has had one."""
         with self._cond:
-            for i, b in enumerate(self._queue):
-                if b is job.batch:
-                    return i + 1
+            i = 0
+            for b in self._queue:
+                if not b.started:
+                    i += 1
+                    if b is job.batch:
+                        return i
         return None
 
     def queue_length(self) -> int:
+        """Batches waiting for their first turn on a worker."""
         with self._cond:
-            return len(self._queue)
+            return sum(1 for b in self._queue if not b.started)
 
     def heartbeat(self, owner: str) -> None:
         """The owner (a browser session) is still there."""
@@ -125,18 +189,38 @@ class JobManager:
             self._beats[owner] = time.monotonic()
             self._gone_since.pop(owner, None)
 
-    def forget(self, job_id: str) -> None:
-        """Stop a job if needed and drop it (and its model) from the manager."""
+    def forget(self, job_id: str, owner: str | None = None) -> None:
+        """Stop a job if needed and drop it (and its model) from the manager.
+
+        With ``owner``, on a shared job: ``owner`` only stops watching it, and it goes on for the
+        others; the last watcher's forget stops it.
+        """
         with self._cond:
-            job = self._jobs.pop(job_id, None)
-        if job is not None:
-            job.stop()
+            job = self._jobs.get(job_id)
+            if job is None:
+                return
+            w = job.batch.watchers
+            if owner is not None:
+                if owner in w:
+                    w.remove(owner)
+                if w:
+                    return
+            self._jobs.pop(job_id, None)
+        job.stop()
 
     def reap(self, now: float | None = None) -> list[str]:
-        """Stop and forget the jobs of owners that are gone. Returns the owners reaped."""
+        """Drop the owners that are gone from the jobs they watch. Returns the owners dropped.
+
+        An owner whose heartbeats stopped for ``heartbeat_timeout`` is dropped at once. One that
+        ``owner_alive`` reports gone is *suspended* at once: a batch whose watchers are all gone
+        gets no more turns on the workers (it shows as paused), so a closed tab costs nothing
+        from the janitor's next tick. It is dropped after ``gone_grace`` seconds: a dropped
+        websocket (wifi, a laptop lid) reconnects to the same session within seconds, and its
+        run then goes on. A job left with no watcher is stopped and forgotten.
+        """
         now = time.monotonic() if now is None else now
         with self._cond:
-            owners = {j.owner for j in self._jobs.values() if j.owner is not None}
+            owners = {o for j in self._jobs.values() for o in j.batch.watchers}
             beats = dict(self._beats)
         gone = []
         for o in owners:
@@ -148,7 +232,8 @@ class JobManager:
                     alive = True
                 with self._cond:
                     if alive:
-                        self._gone_since.pop(o, None)
+                        if self._gone_since.pop(o, None) is not None:
+                            self._cond.notify_all()  # back: its batches are runnable again
                     else:
                         since = self._gone_since.setdefault(o, now)
                         stale = now - since > self.gone_grace
@@ -156,7 +241,7 @@ class JobManager:
                 gone.append(o)
         for o in gone:
             for j in self.jobs(o):
-                self.forget(j.id)
+                self.forget(j.id, owner=o)
             with self._cond:
                 self._beats.pop(o, None)
                 self._gone_since.pop(o, None)
@@ -185,23 +270,64 @@ class JobManager:
             self._cond.notify_all()
 
     def _trim_done(self) -> None:
-        """Keep at most ``keep_done`` finished jobs per owner (each holds a model)."""
+        """Keep at most ``keep_done`` finished jobs per watcher (each holds a model)."""
         with self._cond:
             by_owner: dict = collections.defaultdict(list)
             for j in self._jobs.values():
                 if j.done:
-                    by_owner[j.owner].append(j)
+                    for o in j.batch.watchers or [None]:
+                        by_owner[o].append(j)
+            kept = set()
             for lst in by_owner.values():
                 lst.sort(key=lambda j: j.created)
-                for j in lst[:-self.keep_done] if len(lst) > self.keep_done else []:
-                    self._jobs.pop(j.id, None)
+                kept.update(j.id for j in lst[-self.keep_done:])
+            for lst in by_owner.values():
+                for j in lst:
+                    if j.id not in kept:
+                        self._jobs.pop(j.id, None)
+
+    # ------------------------------------------------------------------ sharing + scheduling
+    def _suspended(self, batch: _Batch) -> bool:
+        """Every watcher of the batch is gone (its tab closed): it waits off the workers."""
+        w = batch.watchers
+        return bool(w) and all(o in self._gone_since for o in w)
+
+    def _enqueue(self, batch: _Batch) -> None:
+        """Holding the lock: add a batch to the run queue, start a worker if one is missing."""
+        self._queue.append(batch)
+        if len(self._workers) < self.max_workers and self._running + self._runnable_count() > len(self._workers):
+            t = threading.Thread(target=self._worker_loop, name=f"lab-worker-{len(self._workers)}", daemon=True)
+            self._workers.append(t)
+            t.start()
+        self._cond.notify_all()
+
+    def _runnable_count(self) -> int:
+        return sum(1 for b in self._queue if self._runnable(b))
+
+    def _runnable(self, batch: _Batch) -> bool:
+        return not self._suspended(batch) and any(j._wants_worker() for j in batch.jobs)
+
+    def _take(self) -> _Batch | None:
+        """Holding the lock: the next batch to get a turn. Batches that never had one come
+        first (everyone's first chart appears at once) while fewer than ``max_active`` are
+        started, then the others in turn."""
+        room = sum(1 for b in self._queue if b.started) + self._running < self.max_active
+        pick = None
+        if room:
+            pick = next((b for b in self._queue if not b.started and self._runnable(b)), None)
+        if pick is None:
+            pick = next((b for b in self._queue if (b.started or room) and self._runnable(b)), None)
+        if pick is not None:
+            self._queue.remove(pick)
+        return pick
 
     def _janitor_loop(self) -> None:
         while True:
             with self._cond:
                 if self._shutdown:
                     return
-                self._cond.wait(timeout=min(5.0, max(0.05, min(self.heartbeat_timeout, self.gone_grace) / 4)))
+                # Often: a closed tab's batches leave the workers from the next tick.
+                self._cond.wait(timeout=min(0.5, max(0.05, min(self.heartbeat_timeout, self.gone_grace) / 4)))
                 if self._shutdown:
                     return
             try:
@@ -210,156 +336,61 @@ class JobManager:
                 log.exception("reaping jobs failed")
 
     def _worker_loop(self) -> None:
+        """Time slices: take the next runnable batch, train one chunk of each of its jobs
+        (about ``chunk_seconds``), put it back at the end of the queue. Different runs all
+        progress; a paused batch waits in the queue without holding a worker."""
         while True:
             with self._cond:
-                while not self._queue and not self._shutdown:
-                    self._cond.wait()
+                batch = None
+                while not self._shutdown:
+                    batch = self._take()
+                    if batch is not None:
+                        break
+                    self._cond.wait(timeout=0.5)
                 if self._shutdown:
                     return
-                batch = self._queue.popleft()
                 self._running += 1
+            ended = True
             try:
-                self._run_batch(batch)
+                ended = self._turn(batch)
             except Exception:
                 log.exception("worker crashed on a batch")
+                for j in batch.jobs:
+                    if not j.done:
+                        j._stop.set()
+                        self._finish_job(j, failed=True)
             finally:
                 with self._cond:
                     self._running -= 1
+                    if not ended:
+                        self._queue.append(batch)
+                    self._cond.notify_all()
+            if ended:
+                self._remember_finished(batch)
 
-    def _run_batch(self, batch: _Batch) -> None:
-        for job in batch.jobs:
-            self._start_job(job)
-        while True:
-            live = [j for j in batch.jobs if j._status == Status.RUNNING]
-            if not live:
-                return
-            progressed = False
-            for job in live:
-                if job._stop.is_set():
-                    self._finish_job(job)
+    def _turn(self, batch: _Batch) -> bool:
+        """One chunk of each job of the batch (twins stay in lockstep). True once all ended."""
+        if not batch.started:
+            batch.started = True
+            for job in batch.jobs:
+                self._start_job(job)
+        for job in [j for j in batch.jobs if j._status == Status.RUNNING]:
+            if job._stop.is_set():
+                self._finish_job(job)
+                continue
+            if job._changes:  # live surgery, at this chunk boundary (also while paused)
+                self._apply_changes(job)
+                if job._status != Status.RUNNING:
                     continue
-                if job._changes:  # live surgery, at this chunk boundary (also while paused)
-                    self._apply_changes(job)
-                n = job._steps_allowed(self._chunk_size(job))
-                if n > 0:
-                    self._run_chunk(job, n)
-                    progressed = True
-            if not progressed:
-                with self._cond:  # every job paused: sleep until a control call wakes us
-                    self._cond.wait(timeout=0.5)
-
-    def _chunk_size(self, job: Job) -> int:
-        """Steps per chunk: about ``chunk_seconds`` of training, whole recording periods."""
-        t = job.schedule
-        tr = job.trainer
-        sps = tr.steps_per_second if tr is not None else 0.0
-        if tr is None or tr.step == 0 or sps <= 0:
-            return 1  # step 1 is always recorded: the first chart appears at once
-        else:
-            n = int(sps * self.chunk_seconds)
-        n = max(t.record_every, min(t.flush_every, n))
-        return max(1, n - n % t.record_every)
-
-    def _start_job(self, job: Job) -> None:
-        """Make the job's trainer through its family; a failure ends the job as ``failed``."""
-        if job._stop.is_set():
-            job._set(_status=Status.STOPPED)
-            return
-        job._set(_status=Status.STARTING, _started=time.perf_counter())
-        try:
-            if self.sink_factory is not None:
-                job._sink = self.sink_factory(job)
-        except Exception as e:  # a missing store never blocks a run; the page shows it
-            job.sink_error = f"{type(e).__name__}: {e}"
-            log.warning("sink for job %s failed: %s", job.id, e)
-        try:
-            with job.model_lock:
-                trainer = job.family.make_trainer(job.spec)
-        except Exception as e:  # shown on the page, recorded by the sink
-            failed = {"status": Status.FAILED.value, "steps": 0, "layers": []}
-            job._set(_status=Status.FAILED, error=f"{type(e).__name__}: {e}", _ended=time.perf_counter())
-            self._sink_call(job, "start", job.spec, name=job.name, summary=failed)
-            self._sink_call(job, "finish", failed, job.error)
-            return
-        job.trainer = trainer
-        _use_cpu_threads(trainer)  # the trainer's wish; this worker runs it
-        if job._stop.is_set():
-            trainer.stop()
-        job._set(live=LiveMetrics(trainer.layers), _status=Status.RUNNING)
-        self._sink_call(job, "start", job.spec, name=job.name, summary=trainer.summary())
-
-    def _run_chunk(self, job: Job, n: int) -> None:
-        tr = job.trainer
-        try:
-            with job.model_lock:
-                # Each trainer draws from its own generators (labcore.train.rng), so twins
-                # interleaved on one worker train exactly as they would alone.
-                chunk = tr.steps(n)
-                now = time.perf_counter()
-                # Snapshots cost a few forward passes: take them at most every snapshot_seconds
-                # and never more than ~2% of the time (50x their own cost apart).
-                gap = max(self.snapshot_seconds, 50 * job._snap_cost)
-                snap = (self.snapshot_for(job) is not None and
-                        (tr.done or now - job._last_snap >= gap or job._paused))
-                if snap:
-                    job._snapshot()
-                    job._last_snap = time.perf_counter()
-                    job._snap_cost = job._last_snap - now
-        except Exception as e:
-            job.live.add(MetricsChunk.empty(tr.layers))
-            job._set(error=f"{type(e).__name__}: {e}", _busy=False)
-            log.exception("job %s failed", job.id)
-            self._finish_job(job, failed=True)
-            return
-        with job._lock:
-            job.live.add(chunk)
-            job._steps = tr.step
-            job._version += 1
-            job._busy = False
-        self._sink_call(job, "append", chunk, tr.summary())
-        if tr.done:
-            self._finish_job(job)
-
-    def _apply_changes(self, job: Job) -> None:
-        tr = job.trainer
-        try:
-            with job.model_lock:
-                applied = job._apply_changes()
-        except Exception as e:  # a failed surgery ends the run as failed, never silently
-            job._set(error=f"{type(e).__name__}: {e}")
-            log.exception("surgery on job %s failed", job.id)
-            self._finish_job(job, failed=True)
-            return
-        if applied:  # the store gets the event now, even while the run stays paused
-            self._sink_call(job, "append", MetricsChunk.empty(tr.layers), tr.summary())
-
-    def _finish_job(self, job: Job, failed: bool = False) -> None:
-        tr = job.trainer
-        if tr is not None and not tr.done:
-            tr.status = Status.FAILED if failed else Status.STOPPED
-        status = Status.FAILED if failed else (tr.status if tr is not None else Status.STOPPED)
-        job._set(_status=status, _ended=time.perf_counter())
-        summary = tr.summary() if tr is not None else {"status": str(status), "steps": 0, "layers": []}
-        self._sink_call(job, "finish", summary, job.error)
-
-    def _sink_call(self, job: Job, method: str, *args, **kw) -> None:
-        sink = job._sink
-        if sink is None:
-            return
-        try:
-            getattr(sink, method)(*args, **kw)
-        except Exception as e:  # a broken store must not end the run; the page shows it
-            job.sink_error = f"{type(e).__name__}: {e}"
-            job._sink = None
-            log.warning("run sink failed in %s for job %s: %s", method, job.id, e)
-
-
-def _use_cpu_threads(trainer) -> None:
-    """Apply a torch trainer's thread wish on this worker (a trainer without one: nothing)."""
-    if getattr(trainer, "cpu_threads", None):
-        from labcore.train.device import use_cpu_threads  # torch: only for trainers that use it
-
-        use_cpu_threads(trainer)
+            n = job._steps_allowed(self._chunk_size(job))
+            if n > 0:
+                _use_cpu_threads(job.trainer)  # the batch may have moved to another worker thread
+                self._run_chunk(job, n)
+            if job._halt and job._credits == 0 and job._status == Status.RUNNING:
+                job._stop.set()  # Stop on a private copy: it caught up, it ends here
+                job.trainer.stop()
+                self._finish_job(job)
+        return all(j._status not in (Status.QUEUED, Status.STARTING, Status.RUNNING) for j in batch.jobs)
 
 
 __all__ = ["Job", "JobManager", "JobView"]
