@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from labcore.core.errors import SpecError, check_choice, check_float, check_int
-from labcore.spec.choices import DEVICES, OPTIMIZERS
-from labcore.spec.flat import flat_codec
+from labcore.spec.choices import OPTIMIZERS
+from labcore.spec.flat import check_run_control, flat_codec
 
 CELLS = {
     "rnn": "vanilla tanh RNN: h_t = tanh(W x_t + U h_{t-1} + b)",
@@ -76,16 +76,7 @@ class RecurrentSpec:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_float("lr", self.lr, 0.0, 10.0, lo_open=True)
         check_float("momentum", self.momentum, 0.0, 0.999)
-        check_float("clip_norm", self.clip_norm, 0.0, 1e6)
-        check_int("batch_size", self.batch_size, 1, 8192)
-        check_int("steps", self.steps, 1, 1_000_000)
-        check_int("eval_every", self.eval_every, 1, 1_000_000)
-        check_int("seed", self.seed, 0, 2**31 - 1)
-        check_choice("device", self.device, DEVICES)
-        check_int("record_every", self.record_every, 1, 100_000)
-        check_int("flush_every", self.flush_every, 1, 100_000)
-        if self.flush_every < self.record_every:
-            raise SpecError("flush_every", self.flush_every, f"at least record_every ({self.record_every})")
+        check_run_control(self)
 
     @property
     def level(self) -> int:

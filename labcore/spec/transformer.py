@@ -12,8 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from labcore.core.errors import SpecError, check_choice, check_float, check_int
-from labcore.spec.choices import DEVICES
-from labcore.spec.flat import flat_codec
+from labcore.spec.flat import check_run_control, flat_codec
 
 LN_PLACES = {"post": "Post-LN: x = LN(x + f(x)) (Vaswani et al. 2017)",
              "pre": "Pre-LN: x = x + f(LN(x)), and a final LN (Xiong et al. 2020)"}
@@ -55,16 +54,7 @@ class TransformerSpec:
         check_int("vocab", self.vocab, 2, 512)
         check_float("lr", self.lr, 0.0, 1.0, lo_open=True)
         check_int("warmup_steps", self.warmup_steps, 0, 1_000_000)
-        check_float("clip_norm", self.clip_norm, 0.0, 1e6)
-        check_int("batch_size", self.batch_size, 1, 8192)
-        check_int("steps", self.steps, 1, 1_000_000)
-        check_int("eval_every", self.eval_every, 1, 1_000_000)
-        check_int("seed", self.seed, 0, 2**31 - 1)
-        check_choice("device", self.device, DEVICES)
-        check_int("record_every", self.record_every, 1, 100_000)
-        check_int("flush_every", self.flush_every, 1, 100_000)
-        if self.flush_every < self.record_every:
-            raise SpecError("flush_every", self.flush_every, f"at least record_every ({self.record_every})")
+        check_run_control(self)
 
     def lr_at(self, step: int) -> float:
         """The learning rate of (1-based) ``step``: linear warm-up, then constant."""
