@@ -60,3 +60,15 @@ def test_a_lesson_page_must_be_a_known_page():
     with pytest.raises(SpecError) as e:
         parse_lesson({**d, "page": "nowhere"}, "bad")
     assert "page" in str(e.value) and "sequences" in str(e.value) and "transformers" in str(e.value)
+
+
+def test_the_lessons_page_draws_the_recorded_through_time_profile():
+    """AppTest: lesson rnn-lstm opens with its recorded runs: ‖∂L/∂h_t‖ over all 200 time steps, the arrow at t = 1."""
+    from tests.test_app_lessons import _main, no_exceptions, open_lessons
+
+    at = open_lessons(lesson="rnn-lstm")
+    no_exceptions(at)
+    fig = _main(at)
+    lines = [tr for tr in fig["data"] if tr.get("x") is not None and len(tr["x"]) > 1]
+    assert lines and all(len(tr["x"]) == 200 for tr in lines)
+    assert fig["layout"]["annotations"][0]["x"] == 1
