@@ -11,14 +11,13 @@ import streamlit as st
 
 import ui.strings_lab  # noqa: F401  (buttons, statuses and plot labels shared with the Lab)
 import ui.strings_seq  # noqa: F401
-from labcore.core.errors import SpecError
 from labcore.figures import plots
 from labcore.figures.sequence import diagnose_time, gate_stats
 from labcore.presets import list_presets
-from labcore.spec import codec
 from labcore.spec.recurrent import CELLS, RECURRENT_INITS, TASKS, VARIANTS, RecurrentSpec
 from ui import resources, state, widgets
 from ui.i18n import t
+from ui.seq_form import SeqForm, heat_and_loss
 from ui.seq_live import Panel
 
 state.ensure_router()
@@ -34,44 +33,12 @@ FIELDS = ("cell", "task", "seq_len", "difficulty", "hidden", "layers", "init", "
 PRESETS = {p.name: p for p in list_presets("rnn")}
 
 
-def _load(spec: RecurrentSpec) -> None:
-    ss[f"{P}_base"] = spec  # fields without a widget (batch, cadence...) come from here
-    for f in FIELDS:
-        ss[f"{P}_{f}"] = getattr(spec, f)
-
-
-if f"{P}_cell" not in ss:  # first visit: the link's settings, else the first preset's
-    start = RecurrentSpec()
-    if PRESETS:
-        start = next(iter(PRESETS.values())).spec
-        ss[f"{P}_run_name"] = next(iter(PRESETS))
-        ss[f"{P}_twin"] = (next(iter(PRESETS.values())).claim or {}).get("twin", "none")
-    code = st.query_params.get(P)
-    if code:
-        try:
-            start = codec.from_url(code, families=["rnn"])
-            ss[f"{P}_run_name"] = ""
-        except SpecError as e:
-            st.warning(L("seq.bad_input", error=e), icon="⚠️")
-    if st.query_params.get(f"{P}_twin") in VARIANTS:
-        ss[f"{P}_twin"] = st.query_params[f"{P}_twin"]
-    _load(start)
-
-
-def _on_preset() -> None:
-    name = ss.get(f"{P}_preset")
-    if name in PRESETS:
-        _load(PRESETS[name].spec)
-        ss[f"{P}_run_name"] = name
-        ss[f"{P}_twin"] = (PRESETS[name].claim or {}).get("twin", ss.get(f"{P}_twin", "none"))
-
+form = SeqForm(P, "rnn", FIELDS, RecurrentSpec(), PRESETS, VARIANTS, L)
+form.start()
 
 st.title(L("seq.title"))
 st.caption(L("seq.subtitle"))
-if PRESETS:
-    names = ["", *PRESETS]
-    st.selectbox(L("seq.preset"), names, key=f"{P}_preset", on_change=_on_preset,
-                 format_func=lambda n: f"{n} — {PRESETS[n].description}" if n else L("seq.preset_none"))
+form.preset_picker()
 c = st.columns(4)
 c[0].selectbox(L("seq.cell"), list(CELLS), key=f"{P}_cell", format_func=lambda k: L(f"seq.cell.{k}"))
 c[1].selectbox(L("seq.task"), list(TASKS), key=f"{P}_task", format_func=lambda k: L(f"seq.task.{k}"))
@@ -87,20 +54,9 @@ c[0].number_input(L("seq.clip"), 0.0, 1e6, step=0.5, key=f"{P}_clip_norm")
 c[1].number_input(L("seq.lr"), 1e-5, 10.0, format="%g", key=f"{P}_lr")
 c[2].number_input(L("seq.steps"), 1, 1_000_000, step=100, key=f"{P}_steps")
 
-spec = None
-try:
-    values = {f: ss[f"{P}_{f}"] for f in FIELDS}
-    values = {k: (float(v) if k in ("forget_bias", "clip_norm", "lr") else int(v) if k in (
-        "seq_len", "difficulty", "hidden", "layers", "steps") else v) for k, v in values.items()}
-    spec = ss.get(f"{P}_base", RecurrentSpec()).with_changes(**values, seed=state.seed(),
-                                                           device=state.device())
-    st.query_params[P] = codec.to_url(spec)  # the link reopens these settings
-except SpecError as e:
-    st.error(L("seq.bad_input", error=e), icon="⚠️")
-ss[f"{P}_spec"] = spec
-if ss.get(f"{P}_preset") and spec is not None and spec != PRESETS[ss[f"{P}_preset"]].spec.with_changes(
-        seed=spec.seed, device=spec.device):
-    ss[f"{P}_run_name"] = ""  # edited: no longer the preset
+FLOATS, INTS = ("forget_bias", "clip_norm", "lr"), ("seq_len", "difficulty", "hidden", "layers", "steps")
+spec = form.build(lambda k, v: float(v) if k in FLOATS else int(v) if k in INTS else v,
+                  seed=state.seed(), device=state.device())
 
 
 def _twin_label(k: str) -> str:
@@ -108,10 +64,7 @@ def _twin_label(k: str) -> str:
 
 
 panel = Panel(P, VARIANTS, _twin_label)
-if ss.get(f"{P}_twin", "none") != "none":
-    st.query_params[f"{P}_twin"] = ss[f"{P}_twin"]
-else:
-    st.query_params.pop(f"{P}_twin", None)
+form.sync_twin()
 
 
 def _charts(views, tags, streaming: bool) -> None:
@@ -131,18 +84,11 @@ def _charts(views, tags, streaming: bool) -> None:
             runs, labels=labels, title=L("seq.chart.time"), raw=True), key=f"{P}_chart_time", live=streaming,
             rev=rev, priority=True)
     with right:
-        zr = plots.heat_range([v.metrics for v in views]) if two else None
-        cols = st.columns(len(views))
-        for i, (v, tag) in enumerate(zip(views, tags)):
-            with cols[i]:
-                widgets.cached_chart(f"{P}_heat{i}", ver, lambda v=v, tag=tag: plots.grad_heatmap(
-                    v.metrics, labels=labels, zrange=zr, raw=True,
-                    title=f"{tag} · {L('seq.chart.heat')}" if two else L("seq.chart.heat")),
-                    key=f"{P}_chart_heat{i}", live=streaming, rev=rev)
+        loss = heat_and_loss(P, views, tags, runs, labels, ver, rev, streaming,
+                             lambda tag: f"{tag} · {L('seq.chart.heat')}" if tag else L("seq.chart.heat"))
     left, right = st.columns(2)
     with left:
-        widgets.cached_chart(f"{P}_loss", ver, lambda: plots.loss_curves(runs, labels=labels, raw=True),
-                             key=f"{P}_chart_loss", live=streaming, rev=rev)
+        loss()
     with right:
         st.markdown(f"**{L('seq.chart.gates')}**")
         widgets.cached_chart(f"{P}_gates", ver, lambda: gate_stats(runs, labels=labels, raw=True),

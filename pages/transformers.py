@@ -10,14 +10,13 @@ import streamlit as st
 
 import ui.strings_lab  # noqa: F401
 import ui.strings_seq  # noqa: F401
-from labcore.core.errors import SpecError
 from labcore.figures import plots
 from labcore.figures.diagnose import diagnose
 from labcore.presets import list_presets
-from labcore.spec import codec
 from labcore.spec.transformer import LN_PLACES, TOKEN_TASKS, VARIANTS, TransformerSpec
 from ui import resources, state, widgets
 from ui.i18n import t
+from ui.seq_form import SeqForm, heat_and_loss
 from ui.seq_live import Panel
 
 state.ensure_router()
@@ -31,29 +30,12 @@ def L(key: str, **fmt) -> str:
     return t(key, lang, **fmt)
 
 
-def _load(spec: TransformerSpec) -> None:
-    ss[f"{P}_base"] = spec
-    for f in FIELDS:
-        ss[f"{P}_{f}"] = getattr(spec, f)
-
-
-if f"{P}_ln" not in ss:
-    start = TransformerSpec()
-    if PRESETS:
-        first = next(iter(PRESETS.values()))
-        start, ss[f"{P}_run_name"], ss[f"{P}_twin"] = first.spec, first.name, first.claim.get("twin", "none")
-    if st.query_params.get(P):
-        try:
-            start = codec.from_url(st.query_params[P], families=["transformer"])
-            ss[f"{P}_run_name"] = ""
-        except SpecError as e:
-            st.warning(L("seq.bad_input", error=e), icon="⚠️")
-    if st.query_params.get(f"{P}_twin") in VARIANTS:
-        ss[f"{P}_twin"] = st.query_params[f"{P}_twin"]
-    _load(start)
+form = SeqForm(P, "transformer", FIELDS, TransformerSpec(), PRESETS, VARIANTS, L)
+form.start()
 
 st.title(L("tf.title"))
 st.caption(L("tf.subtitle"))
+form.preset_picker()
 c = st.columns(5)
 c[0].selectbox(L("tf.ln"), list(LN_PLACES), key=f"{P}_ln", format_func=lambda k: L(f"tf.ln.{k}"))
 c[1].number_input(L("tf.layers"), 2, 24, key=f"{P}_layers")
@@ -66,21 +48,10 @@ c[1].number_input(L("tf.vocab"), 2, 512, key=f"{P}_vocab")
 c[2].number_input(L("seq.lr"), 1e-6, 1.0, format="%g", key=f"{P}_lr")
 c[3].number_input(L("tf.warmup"), 0, 1_000_000, step=10, key=f"{P}_warmup_steps")
 c[4].number_input(L("seq.steps"), 1, 1_000_000, step=100, key=f"{P}_steps")
-spec = None
-try:
-    values = {f: (float(ss[f"{P}_{f}"]) if f == "lr" else ss[f"{P}_{f}"] if f in ("ln", "task") else int(ss[f"{P}_{f}"]))
-              for f in FIELDS}
-    spec = ss.get(f"{P}_base", TransformerSpec()).with_changes(**values, seed=state.seed(),
-                                                             device=state.device())
-    st.query_params[P] = codec.to_url(spec)
-except SpecError as e:
-    st.error(L("seq.bad_input", error=e), icon="⚠️")
-ss[f"{P}_spec"] = spec
+spec = form.build(lambda k, v: float(v) if k == "lr" else v if k in ("ln", "task") else int(v),
+                  seed=state.seed(), device=state.device())
 panel = Panel(P, VARIANTS, lambda k: t(f"tf.twin.{k}", lang))
-if ss.get(f"{P}_twin", "none") != "none":
-    st.query_params[f"{P}_twin"] = ss[f"{P}_twin"]
-else:
-    st.query_params.pop(f"{P}_twin", None)
+form.sync_twin()
 
 
 def _charts(views, tags, streaming: bool) -> None:
@@ -96,18 +67,11 @@ def _charts(views, tags, streaming: bool) -> None:
         widgets.cached_chart(f"{P}_depth", ver, lambda: plots.grad_vs_depth(runs, labels=labels, title=L("tf.chart.depth"),
                              raw=True), key=f"{P}_chart_depth", live=streaming, rev=rev, priority=True)
     with right:
-        zr = plots.heat_range([v.metrics for v in views]) if two else None
-        cols = st.columns(len(views))
-        for i, (v, tag) in enumerate(zip(views, tags)):
-            with cols[i]:
-                widgets.cached_chart(f"{P}_heat{i}", ver, lambda v=v, tag=tag: plots.grad_heatmap(
-                    v.metrics, labels=labels, zrange=zr, raw=True,
-                    title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")),
-                    key=f"{P}_chart_heat{i}", live=streaming, rev=rev)
+        loss = heat_and_loss(P, views, tags, runs, labels, ver, rev, streaming,
+                             lambda tag: f"{tag} · {L('chart.heatmap_short')}" if tag else L("chart.heatmap"))
     left, right = st.columns(2)
     with left:
-        widgets.cached_chart(f"{P}_loss", ver, lambda: plots.loss_curves(runs, labels=labels, raw=True),
-                             key=f"{P}_chart_loss", live=streaming, rev=rev)
+        loss()
     with right:
         widgets.cached_chart(f"{P}_acts", ver, lambda: plots.activation_stats(runs, labels=labels, raw=True),
                              key=f"{P}_chart_acts", live=streaming, rev=rev)

@@ -40,7 +40,8 @@ def test_the_claim_can_fail():
     assert _ratio_at_init(lstm) < preset.claim["fixed_min_ratio"]
 
 
-TRANSFORMER_PRESETS = [p for p in list_presets("transformer") if p.claim]
+TRANSFORMER_PRESETS = [p for p in list_presets("transformer") if p.claim.get("at") == "init"]
+LEARNING_PRESETS = [p for p in list_presets(None) if p.claim.get("at") == "end" and p.spec.__class__.__name__ != "RunSpec"]
 
 
 def _last_first_at_init(spec) -> float:
@@ -63,3 +64,46 @@ def test_post_ln_vs_pre_ln_claim_holds_on_five_seeds(preset):
         pre.append(_last_first_at_init(T_VARIANTS[claim["twin"]](a)))
     assert min(post) > claim["broken_min_last_first"], post
     assert max(pre) < claim["fixed_max_last_first"], pre
+
+
+def _final_acc(spec) -> float:
+    trainer = family_of(spec).make_trainer(spec.with_changes(device="cpu"))
+    trainer.steps()
+    return trainer.test_acc
+
+
+def _within(bounds: dict, accs: list[float]) -> bool:
+    assert bounds and set(bounds) <= {"each_at_least", "each_at_most"}, bounds
+    return min(accs) >= bounds.get("each_at_least", -1) and max(accs) <= bounds.get("each_at_most", 2)
+
+
+def test_there_is_a_learning_claim_for_post_ln_without_warmup():
+    names = [p.name for p in LEARNING_PRESETS]
+    assert "post-ln-large-lr" in names, names
+    p = next(p for p in LEARNING_PRESETS if p.name == "post-ln-large-lr")
+    assert p.spec.ln == "post" and p.spec.warmup_steps == 0 and set(p.claim["twins"]) == {"pre_ln", "warmup"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", LEARNING_PRESETS, ids=lambda p: p.name)
+def test_learning_claim_holds_on_five_seeds(preset):
+    """A preset whose claim is about learning: A's final test accuracy and each twin's, on seeds 0-4."""
+    variants = VARIANTS if preset.spec.__class__.__name__ == "RecurrentSpec" else _transformer_variants()
+    claim = preset.claim
+    accs = [_final_acc(preset.spec.with_changes(seed=s)) for s in SEEDS]
+    assert _within(claim["test_acc"], accs), ("A", accs, claim["test_acc"])
+    for name, bounds in claim.get("twins", {}).items():
+        twin = [_final_acc(variants[name](preset.spec.with_changes(seed=s))) for s in SEEDS]
+        assert _within(bounds, twin), (name, twin, bounds)
+
+
+def _transformer_variants():
+    from labcore.spec.transformer import VARIANTS as T_VARIANTS
+
+    return T_VARIANTS
+
+
+def test_a_learning_check_can_fail():
+    """With a 50-step warm-up Post-LN learns some (~0.3): the 'stays at chance' bound no longer holds (seed 0)."""
+    p = next(p for p in LEARNING_PRESETS if p.name == "post-ln-large-lr")
+    assert not _within(p.claim["test_acc"], [_final_acc(p.spec.with_changes(seed=0, warmup_steps=50))])

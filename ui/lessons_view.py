@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from labcore.core.family import family_of
 from labcore.core.status import Status
 from labcore.figures import lesson_plots
 from labcore.figures.theory_lab import predict_for
@@ -65,6 +66,11 @@ def lesson_runs(lesson: Lesson) -> dict[str, RunResult]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _head(lesson: Lesson, key: str) -> int:
+    """Trailing probe points of the run's family that are not hidden layers (its head)."""
+    return family_of(lesson.spec(key)).head_points
+
+
 def _prediction(spec: RunSpec):
     return predict_for(spec) if isinstance(spec, RunSpec) else None
 
@@ -168,7 +174,7 @@ def _look(lesson: Lesson, runs: dict[str, RunResult], lang: str, metric: str) ->
     lk = lesson.look
     if lk.run not in runs or lk.metric != metric:
         return None
-    p = lesson_plots.look_point(runs[lk.run].metrics, lk.metric, lk.where, lk.at)
+    p = lesson_plots.look_point(runs[lk.run].metrics, lk.metric, lk.where, lk.at, runs[lk.run].head)
     if p is None:
         return None
     value = f"{p['y']:.0%}" if lk.metric in lesson_plots.PERCENT_METRICS else f"{p['y']:.2g}"
@@ -187,7 +193,8 @@ def _figure(kind: str, lesson: Lesson, runs: dict[str, RunResult], keys: list[st
     metric = "out_grad_norm" if kind == "grad" else kind
     preds = [_prediction(lesson.spec(k, 0)) for k in keys] if theory else None
     return lesson_plots.depth_profile(pairs, metric, theory=preds, look=_look(lesson, runs, lang, metric),
-                                      labels=labels, height=height, big=big, title=title, raw=True)
+                                      labels=labels, height=height, big=big, title=title, raw=True,
+                                      head=_head(lesson, keys[0]))
 
 
 def _charts(lesson: Lesson, lang: str, present: bool) -> None:
@@ -195,7 +202,7 @@ def _charts(lesson: Lesson, lang: str, present: bool) -> None:
     keys = [k for k in lesson.runs if k == "a" or ss.get(SHOW_B, True)]
     views = _live_views(lesson)
     if views:
-        runs = {k: RunResult(v.status, v.metrics) for k, v in views.items()}
+        runs = {k: RunResult(v.status, v.metrics, _head(lesson, k)) for k, v in views.items()}
         steps = min(v.steps for v in views.values())
         total = max(v.total_steps for v in views.values())
         active = any(v.active for v in views.values())

@@ -34,6 +34,7 @@ register({
     "lessons.error": {"en": "This lesson cannot be shown: {error}", "fr": "Cette leçon ne peut pas s'afficher : {error}"},
     "lessons.run_error": {"en": "The live run failed: {error}", "fr": "L'entraînement en direct a échoué : {error}"},
     "lessons.chart.grad": {"en": "Backprop signal per layer", "fr": "Signal rétropropagé par couche"},
+    "lessons.chart.grad_norm": {"en": "Weight-gradient norm per layer", "fr": "Norme du gradient des poids par couche"},
     "lessons.chart.act_std": {"en": "Activation spread per layer", "fr": "Dispersion des activations par couche"},
     "lessons.chart.saturated": {"en": "Saturated units per layer", "fr": "Unités saturées par couche"},
     "lessons.chart.dead": {"en": "Dead units per layer", "fr": "Unités mortes par couche"},

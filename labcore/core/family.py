@@ -17,7 +17,10 @@ A family gives:
 * ``estimate``: the run's size (parameters, bytes) without allocating;
 * ``schedule``: the step counts a scheduler needs before a trainer exists;
 * ``make_trainer``: a :class:`Trainer` for the spec;
-* ``snapshot`` (optional): extra pictures of a live trainer (decision boundary, histograms).
+* ``snapshot`` (optional): extra pictures of a live trainer (decision boundary, histograms);
+* ``head_points``: how many trailing probe points are not hidden layers (1: the classifier head;
+  0 for a recurrent run, whose points are all time steps). Lessons' claims and charts read the
+  hidden points only.
 
 Nothing here imports torch: families import their trainers lazily, inside ``make_trainer``.
 """
@@ -88,6 +91,7 @@ class Family:
     snapshot: Callable[[Any, str | None], dict] | None = None  # (trainer, focus layer) -> pictures
     label: str = ""  # a short human name
     page: str = "lab"  # the app page that sets up and shows its runs ("lab", "models", ...)
+    head_points: int = 1  # trailing probe points that are not hidden layers (the head)
 
 
 FAMILIES: dict[str, Family] = {}

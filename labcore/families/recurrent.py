@@ -30,4 +30,4 @@ def _make_trainer(spec: recurrent.RecurrentSpec, **options):
 FAMILY = register(Family(
     name="rnn", spec_type=recurrent.RecurrentSpec, from_dict=recurrent.from_dict, to_dict=recurrent.to_dict,
     check=_estimate, estimate=_estimate, schedule=_schedule, make_trainer=_make_trainer,
-    label="recurrent", page="sequences"))
+    label="recurrent", page="sequences", head_points=0))

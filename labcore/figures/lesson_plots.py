@@ -60,8 +60,11 @@ _log_axis = log_axis  # one rule for every log axis (labcore.figures.plots)
 def depth_profile(runs: Sequence[tuple[str, MetricsChunk]], metric: str = "out_grad_norm",
                   theory: Sequence[Prediction | None] | None = None, look: dict | None = None,
                   labels: dict | None = None, height: int = 380, big: bool = False,
-                  title: str | None = None) -> dict:
+                  title: str | None = None, head: int = 1) -> dict:
     """``metric`` per hidden layer at step 0 (thin, faded) and at the latest step (bold).
+
+    ``head``: trailing probe points that are not hidden layers (the classifier head; 0 for a
+    recurrent run, whose points are all time steps: :attr:`~labcore.core.family.Family.head_points`).
 
     ``theory[i]`` (one per run, or None) draws run i's prediction dashed: the activation std as
     predicted, the backprop signal anchored at the run's measured last hidden layer at step 0; for
@@ -74,7 +77,7 @@ def depth_profile(runs: Sequence[tuple[str, MetricsChunk]], metric: str = "out_g
         color = RUN_COLORS[r % len(RUN_COLORS)]
         if len(m.steps) == 0:
             continue
-        vals = m.metric(metric)[:, :-1] * scale  # (R, L) hidden layers only
+        vals = _hidden(m.metric(metric), head) * scale  # (R, L) hidden layers only
         x = np.arange(1, vals.shape[1] + 1)
         fix = _positive if metric in LOG_METRICS else (lambda a: a)
         spec["data"].append(_scatter(x, fix(vals[0]), mode="lines", name=f"{name} · {_lab(labels, 'init')}",
@@ -116,7 +119,7 @@ def depth_profile(runs: Sequence[tuple[str, MetricsChunk]], metric: str = "out_g
         pos = math.log10(y) if log and y > 0 else y
         rng = lay["yaxis"].get("range") or [pos - 1, pos + 1]
         high = (pos - rng[0]) / max(1e-9, rng[1] - rng[0]) > 0.5  # the text goes where there is room
-        n_x = max((len(m.layers) - 1 for _, m in runs), default=1)
+        n_x = max((len(m.layers) - head for _, m in runs), default=1)
         right = look["x"] <= n_x / 2
         lay["annotations"] = [{
             "x": look["x"], "y": pos, "text": look["text"], "xanchor": "left" if right else "right",
@@ -185,11 +188,16 @@ def overlay_theory(spec: dict, runs: Sequence[tuple[str, MetricsChunk]], preds: 
     return spec
 
 
-def look_point(m: MetricsChunk, metric: str, where: str, at: str = "init") -> dict | None:
+def _hidden(rows: np.ndarray, head: int) -> np.ndarray:
+    """The columns of the hidden layers: all but the ``head`` trailing probe points."""
+    return rows[..., :rows.shape[-1] - head]
+
+
+def look_point(m: MetricsChunk, metric: str, where: str, at: str = "init", head: int = 1) -> dict | None:
     """The layer a lesson's arrow points at: ``{"x", "y", "drop", "gain"}`` (last layer ÷ there, and its inverse)."""
     if len(m.steps) == 0:
         return None
-    v = m.metric(metric)[0 if at == "init" else -1, :-1]
+    v = _hidden(m.metric(metric)[0 if at == "init" else -1], head)
     finite = np.isfinite(v)
     if not finite.any():
         return None

@@ -26,17 +26,19 @@ from labcore.lessons.model import SEEDS, Claim, Lesson
 class RunResult:
     status: str
     metrics: MetricsChunk
+    head: int = 1  # trailing probe points that are not hidden layers (Family.head_points)
 
 
 def _row(m: MetricsChunk, at: str) -> int:
     return 0 if at == "init" else len(m.steps) - 1
 
 
-def _hidden(m: MetricsChunk, metric: str, at: str) -> np.ndarray:
-    """The metric on the hidden layers (the last probe point is the classifier head)."""
+def _hidden(r: RunResult, metric: str, at: str) -> np.ndarray:
+    """The metric on the hidden layers (without the ``r.head`` trailing points: the classifier head)."""
+    m, n = r.metrics, len(r.metrics.layers) - r.head
     if len(m.steps) == 0:
-        return np.full(max(0, len(m.layers) - 1), np.nan)
-    return m.metric(metric)[_row(m, at), :-1]
+        return np.full(max(0, n), np.nan)
+    return m.metric(metric)[_row(m, at), :n]
 
 
 def measure(r: RunResult, c: Claim) -> float:
@@ -51,12 +53,12 @@ def measure(r: RunResult, c: Claim) -> float:
         tail = m.step_loss[-max(1, len(m.step_loss) // 10):]
         return float(np.nanmean(tail)) if np.isfinite(tail).any() else math.nan
     if q == "ratio":
-        v = _hidden(m, c.metric, c.at)
+        v = _hidden(r, c.metric, c.at)
         return float(v[0] / v[-1]) if len(v) >= 2 and v[-1] > 0 else math.nan
     if q == "act_std_ratio":
-        v = _hidden(m, "act_std", c.at)
+        v = _hidden(r, "act_std", c.at)
         return float(v[-1] / v[0]) if len(v) >= 2 and v[0] > 0 else math.nan
-    v = _hidden(m, q, c.at)  # dead, saturated: the mean fraction over hidden layers
+    v = _hidden(r, q, c.at)  # dead, saturated: the mean fraction over hidden layers
     return float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
 
 
@@ -67,9 +69,10 @@ def claim_value(results: dict[str, RunResult], c: Claim) -> float:
 
 def train(spec: Any, steps: int | None = None) -> RunResult:
     """Train a spec of any family to its end (or ``steps``); the metrics of the whole run."""
-    trainer = family_of(spec).make_trainer(spec)
+    family = family_of(spec)
+    trainer = family.make_trainer(spec)
     chunks = [trainer.steps(steps)]
-    return RunResult(trainer.status, MetricsChunk.concat(chunks))
+    return RunResult(trainer.status, MetricsChunk.concat(chunks), family.head_points)
 
 
 @dataclass

@@ -6,7 +6,7 @@ file and the field, never a traceback from deep inside. The format:
 
 * ``title``, ``question`` and each ``[[steps]]`` entry: tables with ``en`` and ``fr`` text (the
   presenter view shows one step at a time; → and ← move between them);
-* ``page``: where the lesson's runs open (``lab`` or ``models``);
+* ``page``: where the lesson's runs open (``lab``, ``models`` or another family's page);
 * ``chart``: the lesson's main chart (:data:`CHARTS`), ``second``: the chart beside it;
 * ``[runs.a]`` and ``[runs.b]`` (``b`` optional): ``label`` (en/fr) and ``spec``, the whole spec
   in its dict form (any family), so a lesson never depends on a preset that may change;
@@ -21,10 +21,11 @@ from importlib import resources
 from typing import Any
 
 from labcore.core.errors import SpecError
+from labcore.core.family import FAMILIES
 from labcore.spec.codec import from_dict, to_dict
 
 LANGS = ("en", "fr")
-CHARTS = ("grad", "act_std", "saturated", "dead", "loss", "accuracy")
+CHARTS = ("grad", "grad_norm", "act_std", "saturated", "dead", "loss", "accuracy")  # grad: ‖∂L/∂h‖; grad_norm: ‖∇W‖
 QUANTITIES = ("ratio", "act_std_ratio", "test_acc", "train_loss", "diverged", "dead", "saturated")
 OPS = ("lt", "le", "gt", "ge", "between")
 WHERE = ("min", "max", "first", "last")
@@ -159,8 +160,9 @@ def parse_lesson(d: dict, name: str) -> Lesson:
         if not isinstance(steps, list) or not steps:
             raise SpecError("steps", steps, "a list of [[steps]] with en and fr")
         page, chart, second = d.get("page", "lab"), d.get("chart", "grad"), d.get("second", "accuracy")
-        if page not in ("lab", "models"):
-            raise SpecError("page", page, "lab or models")
+        pages = ["lab", "models"] + sorted({f.page for f in FAMILIES.values()} - {"lab", "models"})
+        if page not in pages:
+            raise SpecError("page", page, "one of " + ", ".join(pages))
         for f, v in (("chart", chart), ("second", second)):
             if v not in CHARTS:
                 raise SpecError(f, v, "one of " + ", ".join(CHARTS))

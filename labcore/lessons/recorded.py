@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labcore.core.family import family_of
 from labcore.core.metrics import MetricsChunk
 from labcore.lessons.claims import RunResult, train
 from labcore.lessons.model import Lesson, spec_dict
@@ -58,7 +59,7 @@ def load(lesson: Lesson, folder: Path = FOLDER) -> dict[str, RunResult] | None:
         out = {}
         for k in lesson.runs:
             m = MetricsChunk([str(x) for x in z[f"{k}.layers"]], *(z[f"{k}.{f}"] for f in _FIELDS))
-            out[k] = RunResult(str(z[f"{k}.status"]), m)
+            out[k] = RunResult(str(z[f"{k}.status"]), m, family_of(lesson.spec(k)).head_points)
     return out
 
 

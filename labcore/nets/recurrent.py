@@ -92,12 +92,13 @@ class RecurrentNet(nn.Module):
                         gates["forget"].append(f)
                         gates["all"].append(sig)
                 else:  # gru: r, z, n; h' = (1 - z) n + z h
-                    xr, xz, xn = xp[:, t].split(H, dim=1)
-                    hr, hz, hn = hp.split(H, dim=1)
-                    rz = torch.sigmoid(torch.cat([xr + hr, xz + hz], dim=1))
+                    # r and z sit side by side in both projections: one add and one sigmoid for
+                    # both; n = tanh(xn + r·hn) in one fused op; h' = n + z (h - n) as a lerp.
+                    xt = xp[:, t]
+                    rz = torch.sigmoid(xt[:, :2 * H] + hp[:, :2 * H])
                     r, zg = rz.split(H, dim=1)
-                    n = torch.tanh(xn + r * hn)
-                    h = (1 - zg) * n + zg * h
+                    n = torch.tanh(torch.addcmul(xt[:, 2 * H:], r, hp[:, 2 * H:]))
+                    h = torch.lerp(n, h, zg)
                     if top:
                         gates["keep"].append(zg)
                         gates["all"].append(rz)

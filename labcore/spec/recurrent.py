@@ -6,11 +6,12 @@ No torch here: the CLI and the codecs load it without PyTorch.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Callable
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from labcore.core.errors import SpecError, check_choice, check_float, check_int
-from labcore.spec.choices import DEVICES, OPTIMIZERS
+from labcore.spec.choices import OPTIMIZERS
+from labcore.spec.flat import check_run_control, flat_codec
 
 CELLS = {
     "rnn": "vanilla tanh RNN: h_t = tanh(W x_t + U h_{t-1} + b)",
@@ -75,16 +76,7 @@ class RecurrentSpec:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_float("lr", self.lr, 0.0, 10.0, lo_open=True)
         check_float("momentum", self.momentum, 0.0, 0.999)
-        check_float("clip_norm", self.clip_norm, 0.0, 1e6)
-        check_int("batch_size", self.batch_size, 1, 8192)
-        check_int("steps", self.steps, 1, 1_000_000)
-        check_int("eval_every", self.eval_every, 1, 1_000_000)
-        check_int("seed", self.seed, 0, 2**31 - 1)
-        check_choice("device", self.device, DEVICES)
-        check_int("record_every", self.record_every, 1, 100_000)
-        check_int("flush_every", self.flush_every, 1, 100_000)
-        if self.flush_every < self.record_every:
-            raise SpecError("flush_every", self.flush_every, f"at least record_every ({self.record_every})")
+        check_run_control(self)
 
     @property
     def level(self) -> int:
@@ -101,28 +93,8 @@ class RecurrentSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_FIELDS = {f.name for f in fields(RecurrentSpec)}
-_DEFAULTS = RecurrentSpec()
-
-
-def to_dict(spec: RecurrentSpec, *, drop_defaults: bool = False) -> dict:
-    d = asdict(spec)
-    if drop_defaults:
-        d = {k: v for k, v in d.items() if v != getattr(_DEFAULTS, k)}
-    return {"kind": "rnn", **d}
-
-
-def from_dict(d: Any) -> RecurrentSpec:
-    if not isinstance(d, dict):
-        raise SpecError("spec", d, "a table of recurrent-run fields")
-    d = {k: v for k, v in d.items() if k != "kind"}
-    for k in d:
-        if k not in _FIELDS:
-            raise SpecError(k, d[k], "one of " + ", ".join(sorted(_FIELDS)))
-    for k in ("gain", "forget_bias", "lr", "momentum", "clip_norm"):  # TOML/JSON ints are fine as floats
-        if isinstance(d.get(k), int) and not isinstance(d.get(k), bool):
-            d[k] = float(d[k])
-    return RecurrentSpec(**d)
+to_dict, from_dict = flat_codec(RecurrentSpec, "rnn", ("gain", "forget_bias", "lr", "momentum", "clip_norm"),
+                               "recurrent-run")
 
 
 # Twins: B differs from A in one choice (same seed, data and every other field).

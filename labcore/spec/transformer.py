@@ -8,11 +8,11 @@ each sublayer (Pre-LN) they are even across depth. No torch here.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Callable
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from labcore.core.errors import SpecError, check_choice, check_float, check_int
-from labcore.spec.choices import DEVICES
+from labcore.spec.flat import check_run_control, flat_codec
 
 LN_PLACES = {"post": "Post-LN: x = LN(x + f(x)) (Vaswani et al. 2017)",
              "pre": "Pre-LN: x = x + f(LN(x)), and a final LN (Xiong et al. 2020)"}
@@ -54,16 +54,7 @@ class TransformerSpec:
         check_int("vocab", self.vocab, 2, 512)
         check_float("lr", self.lr, 0.0, 1.0, lo_open=True)
         check_int("warmup_steps", self.warmup_steps, 0, 1_000_000)
-        check_float("clip_norm", self.clip_norm, 0.0, 1e6)
-        check_int("batch_size", self.batch_size, 1, 8192)
-        check_int("steps", self.steps, 1, 1_000_000)
-        check_int("eval_every", self.eval_every, 1, 1_000_000)
-        check_int("seed", self.seed, 0, 2**31 - 1)
-        check_choice("device", self.device, DEVICES)
-        check_int("record_every", self.record_every, 1, 100_000)
-        check_int("flush_every", self.flush_every, 1, 100_000)
-        if self.flush_every < self.record_every:
-            raise SpecError("flush_every", self.flush_every, f"at least record_every ({self.record_every})")
+        check_run_control(self)
 
     def lr_at(self, step: int) -> float:
         """The learning rate of (1-based) ``step``: linear warm-up, then constant."""
@@ -80,28 +71,7 @@ class TransformerSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_FIELDS = {f.name for f in fields(TransformerSpec)}
-_DEFAULTS = TransformerSpec()
-
-
-def to_dict(spec: TransformerSpec, *, drop_defaults: bool = False) -> dict:
-    d = asdict(spec)
-    if drop_defaults:
-        d = {k: v for k, v in d.items() if v != getattr(_DEFAULTS, k)}
-    return {"kind": "transformer", **d}
-
-
-def from_dict(d: Any) -> TransformerSpec:
-    if not isinstance(d, dict):
-        raise SpecError("spec", d, "a table of transformer-run fields")
-    d = {k: v for k, v in d.items() if k != "kind"}
-    for k in d:
-        if k not in _FIELDS:
-            raise SpecError(k, d[k], "one of " + ", ".join(sorted(_FIELDS)))
-    for k in ("lr", "clip_norm"):
-        if isinstance(d.get(k), int) and not isinstance(d.get(k), bool):
-            d[k] = float(d[k])
-    return TransformerSpec(**d)
+to_dict, from_dict = flat_codec(TransformerSpec, "transformer", ("lr", "clip_norm"), "transformer-run")
 
 
 VARIANTS: dict[str, Callable[[TransformerSpec], TransformerSpec]] = {

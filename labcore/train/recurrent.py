@@ -33,25 +33,13 @@ from labcore.nets.registry import OPTIMIZER_FNS
 from labcore.spec.choices import SATURATION_MARGIN
 from labcore.spec.recurrent import ADDING_TOLERANCE, RecurrentSpec
 from labcore.train.device import cpu_threads_for, device_label, resolve_device
-from labcore.train.loop import TrainLoop
+from labcore.train.seqloop import TEST_SEQUENCES, ProbeBuffers, SequenceLoop, finite_or_none
 
 _GRAD, _WNORM, _UPDATE, _OUTGRAD, _MEAN, _STD, _SAT, _DEAD = range(len(LAYER_METRICS))
-TEST_SEQUENCES = 512
 
 
-class TimeProbe:
+class TimeProbe(ProbeBuffers):
     """Through-time statistics of recorded steps, in a (capacity, metrics, T) device buffer."""
-
-    def __init__(self, names: list[str], capacity: int, device: torch.device):
-        self.names, self.capacity, self.device = names, capacity, device
-        self.layer_buf = torch.full((capacity, len(LAYER_METRICS), len(names)), math.nan, device=device)
-        self.loss_buf = torch.full((capacity,), math.nan, device=device)
-        self.acc_buf = torch.full((capacity,), math.nan, device=device)
-        self.rows: list[int] = []
-
-    @property
-    def full(self) -> bool:
-        return len(self.rows) >= self.capacity
 
     @torch.no_grad()
     def record(self, step: int, hs: list[torch.Tensor], gates: dict, loss: torch.Tensor, acc: torch.Tensor,
@@ -72,23 +60,10 @@ class TimeProbe:
             g = torch.stack(gates["all"]).flatten(1)  # (T, B*kH)
             sat = (g - 0.5).abs_().ge_(0.5 - SATURATION_MARGIN)
             buf[_SAT].copy_(sat.mean(dim=1, dtype=torch.float32))
-        self.loss_buf[len(self.rows)].copy_(loss)
-        self.acc_buf[len(self.rows)].copy_(acc)
-        self.rows.append(step)
-
-    def flush(self) -> MetricsChunk:
-        n = len(self.rows)
-        if n == 0:
-            return MetricsChunk.empty(self.names)
-        layer = self.layer_buf[:n].cpu().numpy().copy()
-        loss, acc = self.loss_buf[:n].cpu().numpy().copy(), self.acc_buf[:n].cpu().numpy().copy()
-        steps = np.asarray(self.rows, dtype=np.int64)
-        self.rows = []
-        self.layer_buf.fill_(math.nan)
-        return MetricsChunk(self.names, steps, loss, acc, layer)
+        self._end_row(step, loss, acc)
 
 
-class RecurrentTrainer(TrainLoop):
+class RecurrentTrainer(SequenceLoop):
     """One run of a RecurrentSpec. Not thread-safe except for :meth:`stop`."""
 
     def __init__(self, spec: RecurrentSpec):
@@ -109,10 +84,7 @@ class RecurrentTrainer(TrainLoop):
         self.layers = spec.time_steps
         self.opt = OPTIMIZER_FNS[spec.optimizer](self.model.parameters(), spec.lr, spec.momentum, 0.0, self.device)
         self.probe = TimeProbe(self.layers, -(-spec.flush_every // spec.record_every) + 1, self.device)
-        n_eval = -(-spec.flush_every // spec.eval_every) + 2
-        self._eval_buf = torch.full((n_eval, 2), math.nan, device=self.device)
-        self._eval_steps: list[int] = []
-        self.test_acc = math.nan  # at the latest evaluation
+        self._init_eval(spec.flush_every, spec.eval_every)
         self.through_time: list[tuple[np.ndarray, np.ndarray]] = []  # (steps, (R, T) ‖∂L/∂h_t‖) per flush
         self.total_steps, self.flush_every = spec.steps, spec.flush_every
         self._init_loop()
@@ -148,22 +120,8 @@ class RecurrentTrainer(TrainLoop):
         if self.step % s.eval_every == 0 or self.step == s.steps:
             self._evaluate()
 
-    @torch.no_grad()
-    def _evaluate(self) -> None:
-        loss, acc = self._loss_acc(self.model(self.x_test), self.y_test)
-        row = self._eval_buf[len(self._eval_steps)]
-        row[0].copy_(loss)
-        row[1].copy_(acc)
-        self._eval_steps.append(self.step)
-
     def _flush_extras(self, chunk: MetricsChunk) -> None:
-        ev = self._eval_buf[:len(self._eval_steps)].cpu().numpy()  # (E, 2): test loss, accuracy
-        chunk.eval_steps = np.asarray(self._eval_steps, dtype=np.int64)
-        chunk.test_loss = np.where(np.isfinite(ev[:, 0]), ev[:, 0], np.nan)
-        chunk.test_acc = np.where(np.isfinite(ev[:, 1]), ev[:, 1], np.nan)
-        self._eval_steps = []
-        if len(chunk.test_acc) and np.isfinite(chunk.test_acc[-1]):
-            self.test_acc = float(chunk.test_acc[-1])
+        super()._flush_extras(chunk)
         if len(chunk.steps):
             self.through_time.append((chunk.steps.copy(), chunk.metric("grad_norm").copy()))
 
@@ -190,7 +148,7 @@ class RecurrentTrainer(TrainLoop):
     def result_extras(self) -> dict:
         """The ``--json`` keys of a recurrent run: grad_through_time (recorded steps × T), accuracy..."""
         steps, rows = self.through_time_rows()
-        num = lambda v: float(v) if v is not None and math.isfinite(v) else None  # noqa: E731
+        num = finite_or_none
         ratio = through_time_ratio(rows)
         return {"family": "rnn", "time_steps": list(self.layers), "grad_through_time_steps": steps.tolist(),
                 "grad_through_time": [[num(v) for v in row] for row in rows.tolist()],

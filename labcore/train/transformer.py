@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -28,28 +27,19 @@ from labcore.nets.registry import OPTIMIZER_FNS
 from labcore.nets.transformer import build_transformer
 from labcore.spec.transformer import TransformerSpec
 from labcore.train.device import cpu_threads_for, device_label, resolve_device
-from labcore.train.loop import TrainLoop
+from labcore.train.seqloop import TEST_SEQUENCES, ProbeBuffers, SequenceLoop, finite_or_none
 
 _GRAD, _WNORM, _UPDATE, _OUTGRAD, _MEAN, _STD, _SAT, _DEAD = range(len(LAYER_METRICS))
-TEST_SEQUENCES = 512
 
 
-class DepthProbe:
+class DepthProbe(ProbeBuffers):
     """Per-sublayer statistics in a (capacity, metrics, points) device buffer."""
 
     def __init__(self, names: list[str], groups: list[list[torch.Tensor]], capacity: int, device: torch.device):
-        self.names, self.capacity = names, capacity
+        super().__init__(names, capacity, device)
         self.flat = [w for g in groups for w in g]
         self.owner = torch.tensor([i for i, g in enumerate(groups) for _ in g], device=device)  # point of each weight
-        self.layer_buf = torch.full((capacity, len(LAYER_METRICS), len(names)), math.nan, device=device)
-        self.loss_buf = torch.full((capacity,), math.nan, device=device)
-        self.acc_buf = torch.full((capacity,), math.nan, device=device)
         self._prev = [torch.empty_like(w) for w in self.flat]
-        self.rows: list[int] = []
-
-    @property
-    def full(self) -> bool:
-        return len(self.rows) >= self.capacity
 
     def _per_point(self, norms: list[torch.Tensor]) -> torch.Tensor:
         sq = torch.stack(norms).square()
@@ -68,9 +58,7 @@ class DepthProbe:
         rms = lambda ts: torch.stack([t.detach().float().square().mean() for t in ts]).sqrt()  # noqa: E731
         buf[_STD].copy_(rms(streams))
         buf[_MEAN].copy_(rms([ln_in for _, ln_in in trace]))
-        self.loss_buf[len(self.rows)].copy_(loss)
-        self.acc_buf[len(self.rows)].copy_(acc)
-        self.rows.append(step)
+        self._end_row(step, loss, acc)
 
     @torch.no_grad()
     def after_update(self) -> None:
@@ -78,19 +66,8 @@ class DepthProbe:
         delta = torch._foreach_sub(self.flat, self._prev)
         buf[_UPDATE].copy_(self._per_point(torch._foreach_norm(delta)) / buf[_WNORM])
 
-    def flush(self) -> MetricsChunk:
-        n = len(self.rows)
-        if n == 0:
-            return MetricsChunk.empty(self.names)
-        layer = self.layer_buf[:n].cpu().numpy().copy()
-        loss, acc = self.loss_buf[:n].cpu().numpy().copy(), self.acc_buf[:n].cpu().numpy().copy()
-        steps = np.asarray(self.rows, dtype=np.int64)
-        self.rows = []
-        self.layer_buf.fill_(math.nan)
-        return MetricsChunk(self.names, steps, loss, acc, layer)
 
-
-class TransformerTrainer(TrainLoop):
+class TransformerTrainer(SequenceLoop):
     """One run of a TransformerSpec. Not thread-safe except for :meth:`stop`."""
 
     def __init__(self, spec: TransformerSpec):
@@ -107,9 +84,7 @@ class TransformerTrainer(TrainLoop):
         self.opt = OPTIMIZER_FNS["adam"](self.model.parameters(), spec.lr_at(1), 0.0, 0.0, self.device)
         self.probe = DepthProbe(self.layers, self.model.sublayer_weights(),
                                 -(-spec.flush_every // spec.record_every) + 1, self.device)
-        self._eval_buf = torch.full((-(-spec.flush_every // spec.eval_every) + 2, 2), math.nan, device=self.device)
-        self._eval_steps: list[int] = []
-        self.test_acc = math.nan
+        self._init_eval(spec.flush_every, spec.eval_every)
         self.total_steps, self.flush_every = spec.steps, spec.flush_every
         self._init_loop()
 
@@ -140,30 +115,13 @@ class TransformerTrainer(TrainLoop):
         if self.step % s.eval_every == 0 or self.step == s.steps:
             self._evaluate()
 
-    @torch.no_grad()
-    def _evaluate(self) -> None:
-        loss, acc = self._loss_acc(self.model(self.x_test), self.y_test)
-        row = self._eval_buf[len(self._eval_steps)]
-        row[0].copy_(loss)
-        row[1].copy_(acc)
-        self._eval_steps.append(self.step)
-
-    def _flush_extras(self, chunk: MetricsChunk) -> None:
-        ev = self._eval_buf[:len(self._eval_steps)].cpu().numpy()
-        chunk.eval_steps = np.asarray(self._eval_steps, dtype=np.int64)
-        chunk.test_loss = np.where(np.isfinite(ev[:, 0]), ev[:, 0], np.nan)
-        chunk.test_acc = np.where(np.isfinite(ev[:, 1]), ev[:, 1], np.nan)
-        self._eval_steps = []
-        if len(chunk.test_acc) and np.isfinite(chunk.test_acc[-1]):
-            self.test_acc = float(chunk.test_acc[-1])
-
     def summary(self) -> dict:
         return {"status": self.status, "steps": self.step, "first_bad_step": self.first_bad_step,
                 "steps_per_second": self.steps_per_second, "device": self.device_label, "params": self.params,
                 "layers": self.layers, "ln": self.spec.ln, "lr": self.spec.lr_at(max(1, self.step))}
 
     def result_extras(self) -> dict:
-        num = lambda v: float(v) if v is not None and math.isfinite(v) else None  # noqa: E731
+        num = finite_or_none
         return {"family": "transformer", "ln": self.spec.ln, "accuracy": num(self.test_acc),
                 "final_test_acc": num(self.test_acc)}
 
