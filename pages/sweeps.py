@@ -100,7 +100,7 @@ colour = c1.radio(L("sw.colour"), list(COLOURS), format_func=lambda c: L(f"sw.co
                   key="sw_colour")
 k = c2.number_input(L("sw.k"), 0.0, 20.0, 6.0, 0.5, key="sw_k")
 labels = {c: L(f"sw.col.{c}") for c in COLOURS} | {a: L(f"sw.axis.{a}") for a in ("depth", "gain", "lr")}
-labels |= {"theory": L("sw.theory"), "title": L("sw.fig_title")}
+labels |= {"theory": L("sw.theory"), "theory_grad": L("sw.theory_grad"), "title": L("sw.fig_title")}
 live = run.running and run.sweep_id == pick
 
 

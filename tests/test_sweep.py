@@ -14,6 +14,7 @@ import pytest
 from labcore.cli import main
 from labcore.core.errors import SpecError
 from labcore.figures.phase import measured_boundary, phase_diagram
+from labcore.figures.theory import gradient_depth_scale
 from labcore.store import sweeps as ss
 from labcore.store.db import SCHEMA_V1, SCHEMA_VERSION, RunStore
 from labcore.store.schema import UPGRADES
@@ -121,12 +122,20 @@ def test_phase_figure_cells_links_and_theory_line():
              "signal_ratio_init": 10.0 ** -d, "run_id": 10 * d + int(g * 2)} for d in (2, 4, 8) for g in (0.5, 1.0, 2.0)]
     df = pd.DataFrame(rows[:-1])  # one cell still running
     fig = phase_diagram(df, total_shape=([0.5, 1.0, 2.0], [2, 4, 8]), activation="tanh", sigma_b2=0.0)
-    heat, line = fig.data
+    heat, line, grad_line = fig.data
     z = np.array(heat.z, dtype=float)
     assert z.shape == (3, 3) and np.isnan(z[2, 2]) and z[0, 0] == pytest.approx(0.9)
     assert np.array(heat.customdata)[1, 1] == 42 and np.array(heat.customdata)[2, 2] == -1
     # the theory line peaks at σ_w = 1, the tanh critical point with σ_b = 0
     assert line.x[int(np.argmax(line.y))] == pytest.approx(1.0, abs=0.02)
+    # the gradient-explosion line: only on the chaotic side (σ_w > 1), 6·|ξ_∇| = -6/ln χ1 there
+    gx = np.array(grad_line.x, dtype=float)
+    gy = np.array([np.nan if v is None else v for v in grad_line.y], dtype=float)
+    assert np.isnan(gy[gx < 0.98]).all() and np.isfinite(gy[gx > 1.05]).all()
+    i = int(np.argmin(abs(gx - 2.0)))
+    xi = gradient_depth_scale("tanh", gx[i] ** 2, 0.0)
+    j = int(np.argmin(abs(gx - 1.5)))
+    assert xi < 0 and gy[i] == pytest.approx(-6 * xi) and gy[j] > gy[i]  # falls as σ_w grows
     fr = phase_diagram(df, colour="signal_ratio_init")
     assert np.nanmin(np.array(fr.data[0].z, dtype=float)) == pytest.approx(-8)
     assert measured_boundary(df) == {0.5: 2, 1.0: 8, 2.0: 2}

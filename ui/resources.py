@@ -4,6 +4,7 @@ the store with :func:`reset_run_store` (never by touching the module's variables
 """
 from __future__ import annotations
 
+import _imp
 import logging
 import os
 import threading
@@ -119,8 +120,16 @@ def store_sink(job):
 def _warm_up() -> None:
     """Pay first-use costs (torch, Streamlit's emoji regex) before the first Train click."""
     try:
-        from labcore.presets import list_presets
-        from labcore.train.mlp import Trainer
+        # Import the training stack holding the interpreter's import lock: torch's modules import
+        # each other in cycles, and a page thread importing into torch at the same moment can trip
+        # importlib's deadlock detection and see a half-built module ("'prims' object has no
+        # attribute 'frexp'"). Other threads' imports wait here instead (a few seconds, once).
+        _imp.acquire_lock()
+        try:
+            from labcore.presets import list_presets
+            from labcore.train.mlp import Trainer
+        finally:
+            _imp.release_lock()
 
         spec = list_presets()[0].spec
         spec = replace(spec, train=replace(spec.train, steps=2, device="cpu"))

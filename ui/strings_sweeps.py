@@ -61,5 +61,7 @@ register({
     "sw.axis.gain": {"en": "σ_w (init gain)", "fr": "σ_w (gain d'initialisation)"},
     "sw.axis.lr": {"en": "learning rate", "fr": "taux d'apprentissage"},
     "sw.theory": {"en": "depth = {k:g}·ξ (mean-field)", "fr": "profondeur = {k:g}·ξ (champ moyen)"},
+    "sw.theory_grad": {"en": "depth = {k:g}·|ξ_∇| (gradients explode)",
+                       "fr": "profondeur = {k:g}·|ξ_∇| (les gradients explosent)"},
     "sw.fig_title": {"en": "{what}: {activation}, σ_b = {sigma_b:g}", "fr": "{what} : {activation}, σ_b = {sigma_b:g}"},
 })

@@ -4,7 +4,9 @@ Rows are one setting (depth), columns another (σ_w or the learning rate); each 
 by the test accuracy after the budget or by the log₁₀ of the first/last backprop-signal ratio at
 initialisation, with the median over seeds where a cell has several. A cell carries its run id
 (``customdata``) so the page can open it. For a depth × σ_w diagram, the line depth = k·ξ_c(σ_w²,
-σ_b²) from :mod:`labcore.figures.theory` is drawn over it. Cells still running are blank: the
+σ_b²) from :mod:`labcore.figures.theory` is drawn over it and, on the chaotic side, the line
+depth = k·|ξ_∇| over which backprop signals grow by e^k: with a short step budget that, not ξ_c,
+bounds the trainable depth there (measured: see the README's sweeps section). Cells still running are blank: the
 figure is redrawn as points arrive.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from labcore.figures.plots import _spec, chart
-from labcore.figures.theory import depth_scale
+from labcore.figures.theory import depth_scale, gradient_depth_scale
 
 COLOURS = ("test_acc", "signal_ratio_init", "grad_ratio", "final_loss")
 LOG_COLOURS = ("signal_ratio_init", "grad_ratio")
@@ -23,7 +25,8 @@ LABELS = {
     "test_acc": "test accuracy", "signal_ratio_init": "log₁₀ first/last ‖∂L/∂h‖ at init",
     "grad_ratio": "log₁₀ first/last ‖∇W‖", "final_loss": "final training loss",
     "depth": "depth (hidden layers)", "gain": "σ_w (init gain)", "lr": "learning rate",
-    "theory": "depth = {k:g}·ξ (mean-field)", "title": "{what}: {activation}, σ_b = {sigma_b:g}",
+    "theory": "depth = {k:g}·ξ (mean-field)", "theory_grad": "depth = {k:g}·|ξ_∇| (gradients explode)",
+    "title": "{what}: {activation}, σ_b = {sigma_b:g}",
     "failed": "failed", "diverged": "diverged",
 }
 
@@ -66,6 +69,17 @@ def theory_line(activation: str, sigma_b2: float, sigma_ws, k: float = 6.0) -> t
     return grid.tolist(), [d if math.isfinite(d) else 1e6 for d in depth]
 
 
+def gradient_line(activation: str, sigma_b2: float, sigma_ws, k: float = 6.0) -> tuple[list, list]:
+    """σ_w on a fine grid and k·|ξ_∇| on the chaotic side (χ1 > 1); None (a gap) on the ordered side."""
+    lo, hi = float(min(sigma_ws)), float(max(sigma_ws))
+    grid = np.linspace(lo, hi, 121)
+    depth = []
+    for g in grid:
+        xi = gradient_depth_scale(activation, g * g, sigma_b2)
+        depth.append(k * -xi if math.isfinite(xi) and xi < 0 else None)
+    return grid.tolist(), depth
+
+
 @chart
 def phase_diagram(points: pd.DataFrame, x: str = "gain", y: str = "depth", colour: str = "test_acc", *,
                   activation: str = "tanh", sigma_b2: float = 0.0, k: float | None = 6.0, total_shape=None,
@@ -98,6 +112,11 @@ def phase_diagram(points: pd.DataFrame, x: str = "gain", y: str = "depth", colou
         gx, gy = theory_line(activation, sigma_b2, xs, k)
         spec["data"].append({"type": "scatter", "mode": "lines", "x": gx, "y": gy, "name": _lab(labels, "theory", k=k),
                              "line": {"color": "white", "dash": "dash", "width": 3}, "hoverinfo": "skip"})
+        hx, hy = gradient_line(activation, sigma_b2, xs, k)
+        if any(v is not None for v in hy):
+            spec["data"].append({"type": "scatter", "mode": "lines", "x": hx, "y": hy, "connectgaps": False,
+                                 "name": _lab(labels, "theory_grad", k=k), "hoverinfo": "skip",
+                                 "line": {"color": "orange", "dash": "dot", "width": 3}})
         step = (ys[1] - ys[0]) / 2 if len(ys) > 1 else 1
         spec["layout"]["yaxis"]["range"] = [ys[0] - step, ys[-1] + step]
         spec["layout"]["xaxis"]["range"] = [xs[0] - 0.125, xs[-1] + 0.125] if len(xs) > 1 else None
