@@ -196,7 +196,12 @@ def _per_run(name: str, views, tags, ver, rev, streaming: bool, build, every: fl
     for i, (v, tag) in enumerate(zip(views, tags)):
         with cols[i]:
             widgets.cached_chart(f"{name}{i}", ver, lambda v=v, tag=tag: build(v, tag), key=Keys.chart(f"{name}{i}"),
-                                 live=streaming, rev=rev, every=every, shared=True)
+                                 live=streaming, rev=rev, every=every, shared=True, hold=_hold(rev, views))
+
+
+def _hold(rev, views) -> tuple:
+    """What a throttled chart's previous figure must share to stand in: the runs, their events, status."""
+    return (rev,) + tuple((len(v.events), str(v.status)) for v in views)
 
 
 def _diagnosis(v):
@@ -270,7 +275,7 @@ def _live() -> None:
             title=f"{tag} · {L('chart.heatmap_short')}" if two else L("chart.heatmap")), [v], [tag]), every=BACK_SECONDS)
     widgets.cached_chart("loss", ver, lambda: surgery.marked(plots.loss_curves(
         runs, labels=labels, height=330, raw=True), views, tags), key=Keys.chart("loss"), live=streaming, rev=rev,
-        every=BACK_SECONDS, shared=True)
+        every=BACK_SECONDS, shared=True, hold=_hold(rev, views))
     if ss.get(Keys.POLLING) and not streaming:
         ss[Keys.POLLING] = False
         st.rerun()  # a full rerun: buttons update and polling stops

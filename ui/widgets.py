@@ -98,11 +98,13 @@ _SHARED_MAX = 96  # a few versions of every chart of a few runs: old versions ar
 
 
 def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev="", priority: bool = False,
-                 every: float = 0.0, shared: bool = False) -> None:
+                 every: float = 0.0, shared: bool = False, hold=None) -> None:
     """Rebuild (and re-serialise) a chart only when ``cache_key`` changed since this session drew it.
 
     ``every`` (seconds): while ``live``, a chart of the same ``rev`` is rebuilt at most that often
-    (its previous figure is sent again meanwhile, which the browser does not redraw).
+    (its previous figure is sent again meanwhile, which the browser does not redraw). ``hold``
+    (default ``rev``) names what must not change for the previous figure to stand in: pass the
+    run's events and status so a surgery marker or the end of a run is drawn at once.
 
     ``shared``: ``cache_key`` names the chart's content for every session (job ids and versions,
     language...), so a chart one session built is reused by the others: thirty sessions watching
@@ -112,7 +114,8 @@ def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev=
     hit = cache.get(name)
     now = time.monotonic()
     if hit is None or hit[0] != cache_key:
-        if hit is not None and live and every and hit[3] == rev and now - hit[2] < every:
+        hold = rev if hold is None else hold
+        if hit is not None and live and every and hit[3] == hold and now - hit[2] < every:
             chart(hit[1], key, live, rev=rev, priority=priority)
             return
         c = None
@@ -126,7 +129,7 @@ def cached_chart(name: str, cache_key, build, key: str, live: bool = False, rev=
                     _SHARED[(name, cache_key)] = c
                     while len(_SHARED) > _SHARED_MAX:
                         _SHARED.popitem(last=False)
-        hit = (cache_key, c, now, rev)
+        hit = (cache_key, c, now, hold)
         cache[name] = hit
     chart(hit[1], key, live, rev=rev, priority=priority)
 
