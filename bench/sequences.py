@@ -30,6 +30,7 @@ import torch  # noqa: E402
 
 from labcore.spec.recurrent import RecurrentSpec  # noqa: E402
 from labcore.spec.transformer import TransformerSpec  # noqa: E402
+from labcore.train.device import denormals_flushed  # noqa: E402
 from labcore.train.recurrent import RecurrentTrainer  # noqa: E402
 from labcore.train.transformer import TransformerTrainer  # noqa: E402
 
@@ -44,6 +45,12 @@ class BareLoop:
         self.t = trainer
 
     def steps(self, n: int) -> None:
+        if isinstance(self.t, RecurrentTrainer):  # flushed as the trainer's own steps are (same arithmetic)
+            with denormals_flushed(self.t.device):
+                return self._steps(n)
+        self._steps(n)
+
+    def _steps(self, n: int) -> None:
         t, b = self.t, self.t.spec.batch_size
         for _ in range(n):
             if hasattr(t.spec, "lr_at"):

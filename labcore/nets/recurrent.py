@@ -72,7 +72,9 @@ class RecurrentNet(nn.Module):
         for k in range(self.n_layers):
             w_ih, w_hh = getattr(self.rnn, f"weight_ih_l{k}"), getattr(self.rnn, f"weight_hh_l{k}")
             b_ih, b_hh = getattr(self.rnn, f"bias_ih_l{k}"), getattr(self.rnn, f"bias_hh_l{k}")
-            xp = torch.nn.functional.linear(seq, w_ih, b_ih)  # (B, T, G*H): every input projection at once
+            # every input projection at once, then one view per step: unbind's backward stacks the T
+            # step gradients in one op, where indexing xp[:, t] would make T full-size zero tensors
+            xs = torch.nn.functional.linear(seq, w_ih, b_ih).unbind(1)  # T × (B, G*H)
             top = k == self.n_layers - 1
             h = x.new_zeros(b, H)
             c = x.new_zeros(b, H)
@@ -81,9 +83,9 @@ class RecurrentNet(nn.Module):
             for t in range(T):
                 hp = torch.nn.functional.linear(h, w_hh, b_hh)  # (B, G*H)
                 if self.cell == "rnn":
-                    h = torch.tanh(xp[:, t] + hp)
+                    h = torch.tanh(xs[t] + hp)
                 elif self.cell == "lstm":
-                    z = xp[:, t] + hp
+                    z = xs[t] + hp
                     sig = torch.sigmoid(torch.cat([z[:, :2 * H], z[:, 3 * H:]], dim=1))  # i, f, o
                     i, f, o = sig.split(H, dim=1)
                     c = f * c + i * torch.tanh(z[:, 2 * H:3 * H])
@@ -94,7 +96,7 @@ class RecurrentNet(nn.Module):
                 else:  # gru: r, z, n; h' = (1 - z) n + z h
                     # r and z sit side by side in both projections: one add and one sigmoid for
                     # both; n = tanh(xn + r·hn) in one fused op; h' = n + z (h - n) as a lerp.
-                    xt = xp[:, t]
+                    xt = xs[t]
                     rz = torch.sigmoid(xt[:, :2 * H] + hp[:, :2 * H])
                     r, zg = rz.split(H, dim=1)
                     n = torch.tanh(torch.addcmul(xt[:, 2 * H:], r, hp[:, 2 * H:]))
