@@ -61,9 +61,10 @@ class RecurrentNet(nn.Module):
     def unrolled(self, x: torch.Tensor):
         """The same function, step by step: (output (B, out), top-layer h_t list, top-layer gates).
 
-        ``gates`` maps a name to a list of T tensors (B, H): LSTM ``forget`` and ``all`` (its
-        three sigmoid gates, (B, 3H)); GRU ``keep`` (the update gate z: share of h_{t-1} kept) and
-        ``all`` (r and z); a tanh RNN has none.
+        ``gates`` maps a name to a list of T tensors (B, H): LSTM ``forget`` and ``all`` (the
+        sigmoid of all four blocks, (B, 4H), of which i, f and o are gates, the g block not); GRU
+        ``keep`` (the update gate z: share of h_{t-1} kept) and ``all`` (r and z); a tanh RNN has
+        none.
         """
         b, T, _ = x.shape
         H, seq = self.hidden, x
@@ -74,20 +75,24 @@ class RecurrentNet(nn.Module):
             b_ih, b_hh = getattr(self.rnn, f"bias_ih_l{k}"), getattr(self.rnn, f"bias_hh_l{k}")
             # every input projection at once, then one view per step: unbind's backward stacks the T
             # step gradients in one op, where indexing xp[:, t] would make T full-size zero tensors
-            xs = torch.nn.functional.linear(seq, w_ih, b_ih).unbind(1)  # T × (B, G*H)
+            # (a tanh RNN's and an LSTM's recurrent bias joins the input's: z_t = addmm(x_t, h, W_hhᵀ))
+            fold = self.cell != "gru"
+            xs = torch.nn.functional.linear(seq, w_ih, b_ih + b_hh if fold else b_ih).unbind(1)  # T × (B, G*H)
+            w_hh_t = w_hh.t()
             top = k == self.n_layers - 1
             h = x.new_zeros(b, H)
             c = x.new_zeros(b, H)
             hs = []
             gates = {"forget": [], "all": []} if self.cell == "lstm" else {"keep": [], "all": []} if self.cell == "gru" else {}
             for t in range(T):
-                hp = torch.nn.functional.linear(h, w_hh, b_hh)  # (B, G*H)
                 if self.cell == "rnn":
-                    h = torch.tanh(xs[t] + hp)
+                    h = torch.tanh(torch.addmm(xs[t], h, w_hh_t))
                 elif self.cell == "lstm":
-                    z = xs[t] + hp
-                    sig = torch.sigmoid(torch.cat([z[:, :2 * H], z[:, 3 * H:]], dim=1))  # i, f, o
-                    i, f, o = sig.split(H, dim=1)
+                    z = torch.addmm(xs[t], h, w_hh_t)  # (B, 4H)
+                    # one sigmoid over all four blocks (the g block's is unused): no cat in the
+                    # autograd graph; the probe drops the g block when it reads the gates
+                    sig = torch.sigmoid(z)  # i, f, (g), o
+                    i, f, _, o = sig.split(H, dim=1)
                     c = f * c + i * torch.tanh(z[:, 2 * H:3 * H])
                     h = o * torch.tanh(c)
                     if top:
@@ -97,6 +102,7 @@ class RecurrentNet(nn.Module):
                     # r and z sit side by side in both projections: one add and one sigmoid for
                     # both; n = tanh(xn + r·hn) in one fused op; h' = n + z (h - n) as a lerp.
                     xt = xs[t]
+                    hp = torch.nn.functional.linear(h, w_hh, b_hh)  # (B, 3H): b_hn stays inside r·(…)
                     rz = torch.sigmoid(xt[:, :2 * H] + hp[:, :2 * H])
                     r, zg = rz.split(H, dim=1)
                     n = torch.tanh(torch.addcmul(xt[:, 2 * H:], r, hp[:, 2 * H:]))
