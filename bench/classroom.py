@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, free_port  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, launch_streamlit, wait_healthy  # noqa: E402
 
 DEPTH_STEP_JS = """() => {
   for (const el of document.querySelectorAll('.js-plotly-plot')) {
@@ -68,28 +68,15 @@ def rss_mb(pid: int) -> float:
 
 
 def start_server(root: Path, home: str, env: dict):
-    port = free_port()
     full = {**os.environ, "LAB_HOME": home, "PYTHONPATH": str(root), **env}
     log = open(Path(home) / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"], cwd=root, env=full, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit exited early:\n" + Path(log.name).read_text()[-2000:])
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url, log
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("streamlit did not become healthy")
-        time.sleep(0.3)
+    proc, url = launch_streamlit(root, "app.py", full, log)
+    try:
+        wait_healthy(proc, url, log.name, 90)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc, url, log
 
 
 class Sampler(threading.Thread):

@@ -34,13 +34,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, free_port  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, launch_streamlit, wait_healthy  # noqa: E402
 from ui.keys import Keys  # noqa: E402
 
 TRAIN_SEL = f".st-key-{Keys.TRAIN} button"
@@ -62,28 +61,11 @@ OWN_CODE = ("app.py", "pages", "ui", "labcore")
 @contextlib.contextmanager
 def streamlit_server(root: Path, home: str, timeout: float = 120.0):
     """``streamlit run app.py`` of the checkout ``root`` (its cwd: its .streamlit/config.toml) on a free port."""
-    port = free_port()
     env = {**os.environ, "LAB_HOME": home, "PYTHONPATH": str(root)}
-    log = open(Path(home) / f"streamlit-{port}.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    log = open(Path(home) / f"streamlit-{time.monotonic_ns()}.log", "w")  # one per server start
+    proc, url = launch_streamlit(root, "app.py", env, log)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("streamlit exited early:\n" + Path(log.name).read_text()[-2000:])
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s")
-            time.sleep(0.2)
+        wait_healthy(proc, url, log.name, timeout)
         yield url
     finally:
         proc.terminate()

@@ -58,34 +58,44 @@ def require_browser() -> None:
     pytest.skip(f"browser test skipped: {reason}")
 
 
+def launch_streamlit(root: Path, app: str, env: dict, log) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run root/app`` headless on a free port (cwd ``root``); (process, base URL)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(Path(root) / app), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, log_name: str, timeout: float) -> None:
+    """Poll ``/_stcore/health`` until it answers 200; raise (with the log's tail) if the server exits or stalls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early; see {log_name}:\n" + Path(log_name).read_text()[-2000:])
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s")
+        time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def streamlit_server(app: str = "app.py", env: dict | None = None, timeout: float = 60.0,
                      lab_home: str | None = None):
     """Run ``streamlit run app`` headless on a free port; yields the base URL. LAB_HOME is a temp dir."""
-    port = free_port()
     home = lab_home or tempfile.mkdtemp(prefix="lab-home-browser-")
     full_env = {**os.environ, "LAB_HOME": home, "PYTHONPATH": str(ROOT), **(env or {})}
     log = open(Path(home) / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / app), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = launch_streamlit(ROOT, app, full_env, log)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited early; see {log.name}:\n" + Path(log.name).read_text()[-2000:])
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s")
-            time.sleep(0.3)
+        wait_healthy(proc, url, log.name, timeout)
         yield url
     finally:
         proc.terminate()
