@@ -30,7 +30,7 @@ import torch  # noqa: E402
 
 from labcore.spec.recurrent import RecurrentSpec  # noqa: E402
 from labcore.spec.transformer import TransformerSpec  # noqa: E402
-from labcore.train.device import denormals_flushed  # noqa: E402
+from labcore.train.device import denormals_flushed, use_cpu_threads  # noqa: E402
 from labcore.train.recurrent import RecurrentTrainer  # noqa: E402
 from labcore.train.transformer import TransformerTrainer  # noqa: E402
 
@@ -80,6 +80,19 @@ def measure(name: str, spec, *, min_rounds: int, max_rounds: int, budget_s: floa
     spec = spec.with_changes(steps=10**6, eval_every=10**6, device="cpu")
     lab = (RecurrentTrainer if isinstance(spec, RecurrentSpec) else TransformerTrainer)(spec)
     runners = {"bare": BareLoop(lab), "lab": lab}
+    # both loops at the thread count the lab trains with (the job runner and the CLI apply the
+    # trainer's cpu_threads: one for these small per-step matmuls), restored at the end
+    prev_threads = torch.get_num_threads()
+    use_cpu_threads(lab)
+    try:
+        return _rounds(name, spec, runners, min_rounds=min_rounds, max_rounds=max_rounds, budget_s=budget_s,
+                       round_seconds=round_seconds)
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
+def _rounds(name: str, spec, runners: dict, *, min_rounds: int, max_rounds: int, budget_s: float,
+            round_seconds: float) -> dict:
     for r in runners.values():  # warm-up: allocator, optimizer state, the first recorded step
         r.steps(spec.record_every)
     steps = _round_steps(runners["bare"], spec.record_every, round_seconds)
