@@ -61,10 +61,9 @@ class RecurrentNet(nn.Module):
     def unrolled(self, x: torch.Tensor):
         """The same function, step by step: (output (B, out), top-layer h_t list, top-layer gates).
 
-        ``gates`` maps a name to a list of T tensors (B, H): LSTM ``forget`` and ``all`` (the
-        sigmoid of all four blocks, (B, 4H), of which i, f and o are gates, the g block not); GRU
-        ``keep`` (the update gate z: share of h_{t-1} kept) and ``all`` (r and z); a tanh RNN has
-        none.
+        ``gates`` maps a name to a list of tensors: LSTM ``forget`` (T × (B, H)) and ``all`` (i, f,
+        o of each step in turn: 3T × (B, H)); GRU ``keep`` (the update gate z: share of h_{t-1}
+        kept, T × (B, H)) and ``all`` (r and z, T × (B, 2H)); a tanh RNN has none.
         """
         b, T, _ = x.shape
         H, seq = self.hidden, x
@@ -88,16 +87,14 @@ class RecurrentNet(nn.Module):
                 if self.cell == "rnn":
                     h = torch.tanh(torch.addmm(xs[t], h, w_hh_t))
                 elif self.cell == "lstm":
-                    z = torch.addmm(xs[t], h, w_hh_t)  # (B, 4H)
-                    # one sigmoid over all four blocks (the g block's is unused): no cat in the
-                    # autograd graph; the probe drops the g block when it reads the gates
-                    sig = torch.sigmoid(z)  # i, f, (g), o
-                    i, f, _, o = sig.split(H, dim=1)
-                    c = f * c + i * torch.tanh(z[:, 2 * H:3 * H])
+                    # split first: backward assembles dz in one cat (no zero blocks, no slices)
+                    zi, zf, zg, zo = torch.addmm(xs[t], h, w_hh_t).split(H, dim=1)
+                    i, f, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.sigmoid(zo)
+                    c = torch.addcmul(f * c, i, torch.tanh(zg))
                     h = o * torch.tanh(c)
                     if top:
                         gates["forget"].append(f)
-                        gates["all"].append(sig)
+                        gates["all"] += (i, f, o)
                 else:  # gru: r, z, n; h' = (1 - z) n + z h
                     # r and z sit side by side in both projections: one add and one sigmoid for
                     # both; n = tanh(xn + r·hn) in one fused op; h' = n + z (h - n) as a lerp.

@@ -57,11 +57,7 @@ class TimeProbe(ProbeBuffers):
         else:
             keep = torch.stack(gates["forget" if cell == "lstm" else "keep"]).flatten(1)  # (T, B*H)
             buf[_MEAN].copy_(keep.mean(dim=1))
-            g = torch.stack(gates["all"])  # (T, B, kH)
-            if cell == "lstm":  # i, f, (g), o: the g block is a tanh input, not a gate
-                hh = g.shape[-1] // 4
-                g = torch.cat([g[..., :2 * hh], g[..., 3 * hh:]], dim=-1)
-            g = g.flatten(1)  # (T, B*kH)
+            g = torch.stack(gates["all"]).view(len(hs), -1)  # (T, every gate value of the step)
             sat = (g - 0.5).abs_().ge_(0.5 - SATURATION_MARGIN)
             buf[_SAT].copy_(sat.mean(dim=1, dtype=torch.float32))
         self._end_row(step, loss, acc)
