@@ -13,6 +13,10 @@ register({
     "surg.both": {"en": "both", "fr": "les deux"},
     "surg.apply": {"en": "Apply change", "fr": "Appliquer"},
     "surg.queued": {"en": "{name}: {label}, applied at the next step boundary.", "fr": "{name} : {label}, appliqué à la prochaine frontière de pas."},
+    "surg.shared": {"en": "This run is shared with others who pressed Train on the same settings: press Pause or "
+                          "Step first to get your own copy, then change it.",
+                    "fr": "Ce run est partagé avec d'autres qui ont lancé les mêmes réglages : appuyez d'abord sur "
+                          "Pause ou « Un pas » pour avoir votre propre copie, puis modifiez-la."},
     "surg.refused": {"en": "{name}: not applied, the run is untouched. {error}", "fr": "{name} : non appliqué, le run est intact. {error}"},
     "surg.bad_layers": {"en": "Layers: '{text}' is not a list of layer numbers such as 1-3, 7.",
                         "fr": "Couches : « {text} » n'est pas une liste de numéros de couche comme 1-3, 7."},

@@ -93,7 +93,8 @@ def _on_apply(jobs) -> None:
             diffs = j.apply(change)
             msgs.append(("ok", _L("surg.queued", name=name, label=label(diffs))))
         except SpecError as e:  # SurgeryError included: one clear line, nothing changed
-            msgs.append(("error", _L("surg.refused", name=name, error=str(e))))
+            why = _L("surg.shared") if (e.field, e.value) == ("run", "shared") else str(e)
+            msgs.append(("error", _L("surg.refused", name=name, error=why)))
     ss["surg_msgs"] = msgs
 
 
