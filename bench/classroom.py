@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, launch_streamlit, wait_healthy  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, launch_streamlit, stop_streamlit, wait_healthy  # noqa: E402
 
 DEPTH_STEP_JS = """() => {
   for (const el of document.querySelectorAll('.js-plotly-plot')) {
@@ -228,12 +228,7 @@ def main() -> int:
             print(f"load: {uptime()}")
     finally:
         sampler.stop.set()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_streamlit(proc, log)
         shutil.rmtree(home, ignore_errors=True)
     return 0
 

@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, launch_streamlit, wait_healthy  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, launch_streamlit, stop_streamlit, wait_healthy  # noqa: E402
 from ui.keys import Keys  # noqa: E402
 
 TRAIN_SEL = f".st-key-{Keys.TRAIN} button"
@@ -68,13 +67,7 @@ def streamlit_server(root: Path, home: str, timeout: float = 120.0):
         wait_healthy(proc, url, log.name, timeout)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
+        stop_streamlit(proc, log)
 
 
 def _drop_own_bytecode(root: Path) -> None:

@@ -86,6 +86,17 @@ def wait_healthy(proc: subprocess.Popen, url: str, log_name: str, timeout: float
         time.sleep(0.3)
 
 
+def stop_streamlit(proc: subprocess.Popen, log) -> None:
+    """Terminate the server (kill it if it lingers past 10 s) and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    log.close()
+
+
 @contextlib.contextmanager
 def streamlit_server(app: str = "app.py", env: dict | None = None, timeout: float = 60.0,
                      lab_home: str | None = None):
@@ -98,13 +109,7 @@ def streamlit_server(app: str = "app.py", env: dict | None = None, timeout: floa
         wait_healthy(proc, url, log.name, timeout)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
+        stop_streamlit(proc, log)
         if lab_home is None:
             shutil.rmtree(home, ignore_errors=True)
 
