@@ -76,7 +76,12 @@ class RecurrentNet(nn.Module):
             # step gradients in one op, where indexing xp[:, t] would make T full-size zero tensors
             # (a tanh RNN's and an LSTM's recurrent bias joins the input's: z_t = addmm(x_t, h, W_hhᵀ))
             fold = self.cell != "gru"
-            xs = torch.nn.functional.linear(seq, w_ih, b_ih + b_hh if fold else b_ih).unbind(1)  # T × (B, G*H)
+            bias = b_ih + b_hh if fold else b_ih
+            if self.cell == "lstm":  # gate blocks i, f, g, o -> i, f, o, g: one sigmoid, one tanh per step
+                order = torch.tensor([0, 1, 3, 2], device=x.device)
+                w_ih, w_hh = w_ih.view(4, H, -1)[order].flatten(0, 1), w_hh.view(4, H, H)[order].flatten(0, 1)
+                bias = bias.view(4, H)[order].flatten()
+            xs = torch.nn.functional.linear(seq, w_ih, bias).unbind(1)  # T × (B, G*H)
             w_hh_t = w_hh.t()
             top = k == self.n_layers - 1
             h = x.new_zeros(b, H)
@@ -88,13 +93,14 @@ class RecurrentNet(nn.Module):
                     h = torch.tanh(torch.addmm(xs[t], h, w_hh_t))
                 elif self.cell == "lstm":
                     # split first: backward assembles dz in one cat (no zero blocks, no slices)
-                    zi, zf, zg, zo = torch.addmm(xs[t], h, w_hh_t).split(H, dim=1)
-                    i, f, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.sigmoid(zo)
+                    z_ifo, zg = torch.addmm(xs[t], h, w_hh_t).split((3 * H, H), dim=1)
+                    ifo = torch.sigmoid(z_ifo)
+                    i, f, o = ifo.split(H, dim=1)
                     c = torch.addcmul(f * c, i, torch.tanh(zg))
                     h = o * torch.tanh(c)
                     if top:
                         gates["forget"].append(f)
-                        gates["all"] += (i, f, o)
+                        gates["all"].append(ifo)
                 else:  # gru: r, z, n; h' = (1 - z) n + z h
                     # r and z sit side by side in both projections: one add and one sigmoid for
                     # both; n = tanh(xn + r·hn) in one fused op; h' = n + z (h - n) as a lerp.
