@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from urllib.parse import urlparse
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.wsclient import LightSession  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing_reason, launch_streamlit, stop_streamlit, wait_healthy  # noqa: E402
 
 DEPTH_STEP_JS = """() => {
@@ -49,8 +51,10 @@ DEPTH_STEP_JS = """() => {
   }
   return false;
 }"""
-RESULT_JS = "() => /· (finished|diverged|failed) ·/.test(document.body.innerText)"
-PROGRESS_JS = r"() => / · step [1-9]\d*\/\d+/.test(document.body.innerText)"  # the status line's first step
+RESULT_RE = r"· (finished|diverged|failed) ·"
+PROGRESS_RE = r" · step [1-9]\d*/\d+"  # the status line's first step
+RESULT_JS = f"() => /{RESULT_RE}/.test(document.body.innerText)"
+PROGRESS_JS = "() => /" + PROGRESS_RE.replace("/", "\\/") + "/.test(document.body.innerText)"
 
 
 def uptime() -> str:
@@ -130,14 +134,48 @@ async def session(i, browser, link, ready, go, out, timeout_ms, light):
     return ctx
 
 
-async def drive(url: str, links: list[str], timeout_ms: int, real: int):
+async def ws_session(i, link, ready, go, out, timeout_ms):
+    """A light session: the websocket and polling of a page, no browser (bench/wsclient.py)."""
+    rec = {"i": i, "first": float("nan"), "result": float("nan"), "error": "", "light": "ws"}
+    out.append(rec)
+    s = LightSession(link, urlparse(link).query)
+    s.watch("first", PROGRESS_RE)
+    s.watch("result", RESULT_RE)
+    timeout = timeout_ms / 1000
+    try:
+        await s.open()
+        await s.wait_button("Train", timeout)
+        ready.append(i)
+        await go.wait()
+        t0 = time.perf_counter()
+        await s.press("Train")
+        rec["first"] = await s.wait_for("first", timeout) - t0
+        rec["result"] = await s.wait_for("result", timeout) - t0
+    except Exception as e:  # a session that never got there: reported, never hidden
+        rec["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}"
+    return s
+
+
+class _Closer:
+    def __init__(self, s):
+        self.s = s
+
+    async def close(self):
+        await self.s.close()
+
+
+async def drive(url: str, links: list[str], timeout_ms: int, real: int, light: str = "ws"):
     from playwright.async_api import async_playwright
+
+    async def one(i, link, browser):
+        if i < real or light == "page":
+            return await session(i, browser, link, ready, go, out, timeout_ms, i >= real)
+        return _Closer(await ws_session(i, link, ready, go, out, timeout_ms))
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         ready, out, go = [], [], asyncio.Event()
-        tasks = [asyncio.create_task(session(i, browser, link, ready, go, out, timeout_ms, i >= real))
-                 for i, link in enumerate(links)]
+        tasks = [asyncio.create_task(one(i, link, browser)) for i, link in enumerate(links)]
         t_open = time.perf_counter()
         while len(ready) < len(links) and not all(t.done() for t in tasks):
             await asyncio.sleep(0.1)
@@ -180,6 +218,11 @@ def main() -> int:
     ap.add_argument("--real", type=int, default=None,
                     help="sessions that draw their charts (default all); the others are light: the same page, "
                          "websocket and polling with plotly.js refused, first chart = the status line's first step")
+    ap.add_argument("--light", choices=["ws", "page"], default="ws",
+                    help="what the sessions beyond --real are: ws (default) a websocket client speaking Streamlit's "
+                         "protocol (bench/wsclient.py: the server's whole work, no browser on this machine's "
+                         "cores; a class's browsers run on the students' machines), page a Chromium page with "
+                         "plotly.js refused")
     a = ap.parse_args()
     reason = browser_missing_reason()
     if reason:
@@ -205,13 +248,13 @@ def main() -> int:
             sampler.on.set()
             t = time.perf_counter()
             real = a.sessions if a.real is None else a.real
-            recs, opened = asyncio.run(drive(url, links, int(a.timeout * 1000), real))
+            recs, opened = asyncio.run(drive(url, links, int(a.timeout * 1000), real, a.light))
             wall = time.perf_counter() - t
             sampler.on.clear()
             print(f"\nround {rnd + 1}: {a.sessions} pages opened in {opened:.1f} s, whole round {wall:.1f} s")
             print(f"{'session':>7}  {'kind':<5} {'preset':<28} {'first chart s':>13} {'result s':>9}  error")
             for r in recs:
-                kind = "light" if r["light"] else "full"
+                kind = r["light"] if isinstance(r["light"], str) else "page" if r["light"] else "full"
                 print(f"{r['i']:>7}  {kind:<5} {names[r['i']]:<28} {r['first']:>13.2f} {r['result']:>9.2f}  {r['error']}")
             first, result = [r["first"] for r in recs], [r["result"] for r in recs]
             h = sampler.health
@@ -229,7 +272,8 @@ def main() -> int:
     finally:
         sampler.stop.set()
         stop_streamlit(proc, log)
-        shutil.rmtree(home, ignore_errors=True)
+        if not os.environ.get("KEEP_HOME"): shutil.rmtree(home, ignore_errors=True)
+        else: print("home kept:", home)
     return 0
 
 

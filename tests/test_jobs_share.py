@@ -77,6 +77,36 @@ def test_two_submits_of_one_spec_share_one_job(manager):
     assert a[0].view().steps == 200
 
 
+def test_a_class_pressing_train_in_the_same_instant_gets_one_run(manager):
+    """Submits racing each other (threads released together, a run-store lookup that takes a while
+    and finds nothing) still make one batch: the lookup and the new batch share one lock."""
+    lookups = []
+
+    def slow_miss(specs):
+        lookups.append(1)
+        time.sleep(0.05)  # a store lookup in progress while the others press Train
+        return None
+
+    m = manager(max_workers=2, stored_runs=slow_miss)
+    n = 16
+    go, got = threading.Barrier(n), [None] * n
+
+    def press(i):
+        go.wait()
+        got[i] = m.submit_group([spec(steps=40, seed=5)], owner=f"tab-{i}", share=True, reuse_done=True)[0]
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(j) for j in got}) == 1 and len(lookups) == 1
+    job = got[0]
+    assert sorted(job.watchers) == sorted(f"tab-{i}" for i in range(n))
+    wait(lambda: job.done)
+    assert job.view().steps == 40 and len(m.jobs()) == 1
+
+
 def test_a_watcher_leaving_does_not_stop_the_others_run(manager):
     m = manager(max_workers=1)
     job = m.submit_group([spec(steps=1_000_000)], owner="tab-1", share=True)[0]

@@ -121,15 +121,17 @@ class JobManager(_WorkerSide, _SharedRuns):
                 for j in found.jobs:
                     self._jobs.setdefault(j.id, j)
                 return list(found.jobs)
-        batch = _Batch(key)
-        batch.jobs = [Job(self, s, n, owner, batch, paused) for s, n in zip(specs, names)]
-        if key and reuse_done and self._from_store(batch):
-            return batch.jobs
-        with self._cond:
+            # Made and made findable under the same lock as the lookup: a class pressing Train in
+            # the same instant gets one batch, not one per press that raced past the lookup.
+            batch = _Batch(key)
+            batch.jobs = [Job(self, s, n, owner, batch, paused) for s, n in zip(specs, names)]
             for j in batch.jobs:
                 self._jobs[j.id] = j
             if key:
                 self._live[key] = batch
+        if key and reuse_done and self._from_store(batch):
+            return batch.jobs
+        with self._cond:
             self._enqueue(batch)
         return batch.jobs
 

@@ -92,8 +92,8 @@ class _SharedRuns:
             job._load_finished(metrics, summary)
         batch.started = True
         with self._cond:
-            for j in batch.jobs:
-                self._jobs[j.id] = j
+            if self._live.get(batch.key) is batch:
+                self._live.pop(batch.key)
             self._finished[batch.key] = batch
             while len(self._finished) > self.keep_finished:
                 self._finished.popitem(last=False)
