@@ -223,6 +223,7 @@ def main() -> int:
                          "protocol (bench/wsclient.py: the server's whole work, no browser on this machine's "
                          "cores; a class's browsers run on the students' machines), page a Chromium page with "
                          "plotly.js refused")
+    ap.add_argument("--keep-home", action="store_true", help="keep the server's LAB_HOME (run store, log)")
     a = ap.parse_args()
     reason = browser_missing_reason()
     if reason:
@@ -272,8 +273,10 @@ def main() -> int:
     finally:
         sampler.stop.set()
         stop_streamlit(proc, log)
-        if not os.environ.get("KEEP_HOME"): shutil.rmtree(home, ignore_errors=True)
-        else: print("home kept:", home)
+        if a.keep_home:
+            print(f"server home (run store, streamlit.log) kept: {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

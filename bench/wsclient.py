@@ -6,11 +6,14 @@ for a real tab (a session, its script runs, its fragments' reruns and their mess
 side costs a fraction of a browser page:
 
 * it opens the page with a query string (a full script run);
-* it remembers the buttons it was sent (label -> widget id) and presses one by sending a rerun
-  with that button's trigger, as the frontend does;
+* it remembers the buttons it was sent (label -> widget id and the fragment drawing it) and presses
+  one by sending a rerun of that fragment with the button's trigger, as the frontend does;
 * it follows the fragments' polling like the frontend: an ``auto_rerun`` message starts a timer
   that asks for that fragment's rerun every ``interval`` seconds, ``stop_auto_rerun`` and every
   full-run ``new_session`` clear timers;
+* it keeps the hashes of the cacheable messages it received and lists them in each rerun request,
+  as the frontend's message cache does, so the server sends a short reference for a message the
+  session already has (an unchanged chart) instead of the message;
 * it answers nothing else: messages are decoded, searched for the texts the bench waits for, and
   dropped.
 
@@ -41,7 +44,7 @@ class LightSession:
         self.http = f"{u.scheme}://{u.netloc}"
         self.ws_url = f"{'wss' if u.scheme == 'https' else 'ws'}://{u.netloc}/_stcore/stream"
         self.query = query
-        self.buttons: dict[str, str] = {}  # label -> widget id, from the deltas received
+        self.buttons: dict[str, tuple[str, str]] = {}  # label -> (widget id, its fragment id or "")
         self.page_hash = ""
         self.texts: list[tuple[float, str]] = []  # (time, decoded delta text) of watched patterns
         self._timers: dict[str, tuple[float, asyncio.Task]] = {}
@@ -49,6 +52,7 @@ class LightSession:
         self._reader: asyncio.Task | None = None
         self._seen: dict[str, float] = {}  # pattern -> first time a delta matched it
         self._patterns: dict[str, re.Pattern] = {}
+        self._cached: dict[str, None] = {}  # hashes of cacheable messages received, oldest first
         self.messages = 0
         self.bytes = 0
         self.error = ""
@@ -97,9 +101,10 @@ class LightSession:
             await asyncio.sleep(0.05)
 
     async def press(self, label: str) -> None:
-        """Press a button by its label, as a click does (a rerun carrying its trigger)."""
-        ws = WidgetState(id=self.buttons[label], trigger_value=True)
-        await self._rerun(widgets=[ws])
+        """Press a button by its label, as a click does: a rerun carrying its trigger, of the
+        fragment the button is drawn in (the whole page for a button outside fragments)."""
+        wid, fragment_id = self.buttons[label]
+        await self._rerun(fragment_id, widgets=[WidgetState(id=wid, trigger_value=True)])
 
     # ------------------------------------------------------------------ protocol
     async def _rerun(self, fragment_id: str = "", widgets=(), auto: bool = False) -> None:
@@ -108,6 +113,7 @@ class LightSession:
         cs.query_string = self.query
         cs.page_script_hash = self.page_hash
         cs.widget_states.widgets.extend(widgets)
+        cs.cached_message_hashes.extend(self._cached)
         cs.context_info.timezone = "UTC"
         cs.context_info.locale = "en-US"
         cs.context_info.url = f"{self.http}/?{self.query}"
@@ -141,6 +147,10 @@ class LightSession:
         msg = ForwardMsg()
         msg.ParseFromString(raw)
         kind = msg.WhichOneof("type")
+        if msg.metadata.cacheable and msg.hash:
+            self._cached[msg.hash] = None
+            while len(self._cached) > 500:
+                del self._cached[next(iter(self._cached))]
         if kind == "new_session":
             self.page_hash = msg.new_session.page_script_hash or self.page_hash
             if not msg.metadata.run.fragment_ids:  # a full run: the frontend drops every timer
@@ -157,7 +167,7 @@ class LightSession:
         elif kind == "delta":
             el = msg.delta.new_element
             if el.WhichOneof("type") == "button" and el.button.label:
-                self.buttons[el.button.label] = el.button.id
+                self.buttons[el.button.label] = (el.button.id, msg.delta.fragment_id)
             if self._patterns:
                 now = time.perf_counter()
                 for name, pat in self._patterns.items():

@@ -21,7 +21,7 @@ from labcore.spec.choices import INITS
 from labcore.spec.mlp import SpecError
 from labcore.core.family import family_of
 from ui.safe import md
-from ui import state, widgets
+from ui import slots, state, widgets
 from ui.resources import model_jobs
 from ui.i18n import t
 
@@ -194,7 +194,7 @@ with tab_deg:
 
     active = any(j.status in RUNNING_OR_WAITING for j in _jobs("models_deg_jobs"))
     ss["models_deg_polling"] = active
-    st.fragment(_live_degradation, run_every=POLL_SECONDS if active else None)()
+    st.fragment(slots.gated(_live_degradation), run_every=POLL_SECONDS if active else None)()
 
 with tab_one:
     c = st.columns([2, 1, 2])
@@ -247,4 +247,4 @@ with tab_one:
 
     active1 = any(j.status in RUNNING_OR_WAITING for j in _jobs("models_one_jobs"))
     ss["models_one_polling"] = active1
-    st.fragment(_live_single, run_every=POLL_SECONDS if active1 else None)()
+    st.fragment(slots.gated(_live_single), run_every=POLL_SECONDS if active1 else None)()

@@ -16,7 +16,7 @@ from labcore.figures.theory import depth_scale
 from labcore.spec.codec import to_url
 from labcore.store import sweeps as ss_store
 from labcore.sweep import SweepPlan, lr_plan, parse_values, phase_plan
-from ui import resources, state
+from ui import resources, slots, state
 from ui.keys import Keys
 from ui.i18n import t
 from ui.sweeps import MAX_POINT_STEPS, MAX_POINTS, runner
@@ -105,6 +105,7 @@ live = run.running and run.sweep_id == pick
 
 
 @st.fragment(run_every=1.0 if live else None)
+@slots.gated
 def heatmap() -> None:
     if live and run.running:
         p = run.progress

@@ -19,7 +19,6 @@ class Keys:
     OWNER = "app_owner"  # this session's id when Streamlit gives none (tests)
     PENDING = "app_pending"  # sidebar values a page asked for, applied at the top of the next run
     CHART_CACHE = "ui_chart_cache"  # ui.widgets.cached_chart's built charts
-    DIAGNOSIS_CACHE = "ui_diagnosis_cache"  # ui.lab_live's diagnosis per run version
 
     # --- the Lab's configuration (ui.form, ui.lab_session)
     PRESET = "lab_preset"  # the preset picker
@@ -42,7 +41,7 @@ class Keys:
     RUN_NAME = "lab_run_name"  # the name new runs get (the preset's, or "custom")
     JUST_STARTED = "lab_just_started"  # the next poll waits for the first chunk
     DEFER_MORE = "lab_defer_more"  # the first redraw after Train draws the gradient charts only
-    POLLING = "lab_polling"  # the panel's fragments poll (a run is active)
+    LIVE_STATE = "lab_live_state"  # ui.polling.track's state of the Lab's live view
     DEVICE_LABEL = "lab_device_label"  # the device the last run used, for the sidebar
     HIST_LAYER = "lab_hist_layer"  # the layer the histograms show
     DEPTH_METRIC = "lab_depth_metric"  # which gradient the depth chart shows

@@ -13,6 +13,9 @@ hands them to :mod:`labcore.figures.plots` and :mod:`labcore.figures.diagnose`.
 """
 from __future__ import annotations
 
+import collections
+import threading
+
 import streamlit as st
 
 from labcore.figures import plots
@@ -22,13 +25,14 @@ from labcore.spec.twins import VARIANTS, twin
 from labcore.figures import lesson_plots
 from labcore.figures.theory_lab import predict_for
 from labcore.spec.mlp import RunSpec
-from ui import lab_session, resources, state, surgery, widgets
+from ui import lab_session, polling, resources, slots, state, surgery, widgets
 from ui.safe import md
 from ui.i18n import t
 from ui.keys import Keys
 
 POLL_SECONDS = 0.4  # refresh of the gradient charts while a run is active (target >= 2 per second)
 SLOW_SECONDS = 4.0  # refresh period of the secondary charts while training
+POLL_PER_SESSION, SLOW_PER_SESSION = 0.04, 0.3  # ... at least this many seconds per open session
 # While training, the heatmap and the loss (in the fast part) are rebuilt at most this often: the
 # depth chart shows each new step, these two change little between polls, and each rebuild costs
 # the server (GIL, shared with training) and the browser (a redraw) time the training thread loses.
@@ -144,21 +148,24 @@ def _action_bar(jobs) -> None:
 
 
 @st.fragment
+@slots.gated
 def panel() -> None:
     """Action bar + live view. Reruns alone when one of its buttons is pressed."""
     jobs = session_jobs()
     _action_bar(jobs)
     surgery.panel(jobs)  # live changes while a run trains or is paused
     running = any(j.status in RUNNING_OR_WAITING for j in jobs)
-    st.session_state[Keys.POLLING] = running
     if jobs:  # which gradient the depth chart shows; here, not in the polling fragment (cheaper)
         labels = widgets.plot_labels(state.lang())
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
         c1.radio(_L("chart.depth_metric"), ["out_grad_norm", "grad_norm"], key=Keys.DEPTH_METRIC,
                  persist_state="session", format_func=lambda k: labels[k], horizontal=True)
         c2.toggle(_L("chart.theory"), key=Keys.THEORY, persist_state="session", help=_L("chart.theory_help"))
-    st.fragment(_live, run_every=POLL_SECONDS if running else None)()
-    st.fragment(_live_more, run_every=SLOW_SECONDS if running else None)()
+    # polling slows down as more sessions are open (a class): ui/polling.py
+    fast = polling.poll_seconds(POLL_SECONDS, POLL_PER_SESSION) if running else None
+    slow = polling.poll_seconds(SLOW_SECONDS, SLOW_PER_SESSION) if running else None
+    st.fragment(slots.gated(_live), run_every=fast)()
+    st.fragment(slots.gated(_live_more), run_every=slow)()
 
 
 # ----------------------------------------------------------------------------- live view
@@ -204,17 +211,21 @@ def _hold(rev, views) -> tuple:
     return (rev,) + tuple((len(v.events), str(v.status)) for v in views)
 
 
+_DIAGNOSES: collections.OrderedDict = collections.OrderedDict()  # (run, version, ...) -> diagnosis
+_DIAGNOSES_LOCK = threading.Lock()
+
+
 def _diagnosis(v):
-    """The diagnosis of a view, computed once per version of the run (not at every poll)."""
+    """The diagnosis of a view, computed once per version of the run for every session watching
+    it (a class on one shared run: once, not thirty times)."""
     key = (v.id, v.version, v.status, v.summary.get("first_bad_step"), v.error)
-    cache = st.session_state.setdefault(Keys.DIAGNOSIS_CACHE, {})
-    hit = cache.get(v.id)
-    if hit is None or hit[0] != key:
-        hit = (key, diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error))
-        if len(cache) > 8:  # runs this session has forgotten
-            cache.clear()
-        cache[v.id] = hit
-    return hit[1]
+    with _DIAGNOSES_LOCK:  # held while computing: the sessions polling the same version wait for it
+        hit = _DIAGNOSES.get(key)
+        if hit is None:
+            hit = _DIAGNOSES[key] = diagnose(v.metrics, v.status, v.summary.get("first_bad_step"), v.error)
+            while len(_DIAGNOSES) > 64:
+                _DIAGNOSES.popitem(last=False)
+        return hit
 
 
 def _status(views, tags) -> None:
@@ -244,7 +255,8 @@ def _live() -> None:
         return
     if ss.pop(Keys.JUST_STARTED, False):
         for j in jobs:  # right after Train: show the first chunk now rather than one poll later
-            j.wait_for_data(1.0)
+            with slots.released():  # waiting: no drawing slot held
+                j.wait_for_data(1.0)
     jobs, views, tags, runs, ver, rev = _views()
     streaming = any(v.active for v in views)  # charts of a finished run are drawn at once
     labels = widgets.plot_labels(lang)
@@ -276,9 +288,7 @@ def _live() -> None:
     widgets.cached_chart("loss", ver, lambda: surgery.marked(plots.loss_curves(
         runs, labels=labels, height=330, raw=True), views, tags), key=Keys.chart("loss"), live=streaming, rev=rev,
         every=BACK_SECONDS, shared=True, hold=_hold(rev, views))
-    if ss.get(Keys.POLLING) and not streaming:
-        ss[Keys.POLLING] = False
-        st.rerun()  # a full rerun: buttons update and polling stops
+    polling.track(Keys.LIVE_STATE, streaming)  # ended: the page reruns at the next poll (buttons, polling)
 
 
 def _live_more() -> None:

@@ -21,7 +21,7 @@ from labcore.lessons import Lesson, load_lessons
 from labcore.lessons import recorded
 from labcore.lessons.claims import RunResult, train
 from labcore.spec.mlp import RunSpec, SpecError
-from ui import resources, state, widgets
+from ui import polling, resources, slots, state, widgets
 from ui.i18n import t
 
 ID, STEP, SHOW_B, THEORY, JOBS = "lessons_id", "lessons_step", "lessons_show_b", "lessons_theory", "lessons_jobs"
@@ -226,10 +226,7 @@ def _charts(lesson: Lesson, lang: str, present: bool) -> None:
                       live=active, rev=rev)
     drawn = theory and {lesson.chart, lesson.second} & {"grad", "act_std"}  # charts with a theory line
     st.caption(note + ("  \n" + t("lessons.theory_note", lang) if drawn else ""))
-    if views and not active and ss.get("lessons_was_active"):
-        ss["lessons_was_active"] = False
-        st.rerun(scope="app")  # stop polling
-    ss["lessons_was_active"] = active
+    polling.track("lessons_live_state", active)  # ended: the page reruns at the next poll (stops polling)
 
 
 def _controls(lesson: Lesson, lang: str, present: bool) -> None:
@@ -288,7 +285,7 @@ def render(present: bool) -> None:
         st.markdown(text)
     views = _live_views(lesson)
     active = bool(views) and any(v.active for v in views.values())
-    st.fragment(run_every=POLL_SECONDS if active else None)(_charts)(lesson, lang, present)
+    st.fragment(run_every=polling.poll_seconds(POLL_SECONDS, 0.04) if active else None)(slots.gated(_charts))(lesson, lang, present)
     if present:
         from streamlit_shortcuts import add_shortcuts
 

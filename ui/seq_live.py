@@ -12,7 +12,7 @@ from typing import Callable
 import streamlit as st
 
 from labcore.core.status import RUNNING_OR_WAITING
-from ui import resources, state
+from ui import polling, resources, slots, state
 from ui.i18n import t
 
 POLL_SECONDS = 0.5
@@ -118,7 +118,6 @@ class Panel:
         """The action bar, then the live part (polled while a run is active)."""
         self.action_bar()
         running = any(j.status in RUNNING_OR_WAITING for j in self.jobs())
-        st.session_state[self.k_poll] = running
 
         def body() -> None:
             resources.manager().heartbeat(state.owner_id())
@@ -129,11 +128,9 @@ class Panel:
             self.status(views, tags)
             streaming = any(v.active for v in views)
             charts(views, tags, streaming)
-            if st.session_state.get(self.k_poll) and not streaming:
-                st.session_state[self.k_poll] = False
-                st.rerun()
+            polling.track(self.k_poll, streaming)  # ended: the page reruns at the next poll
 
-        st.fragment(body, run_every=POLL_SECONDS if running else None)()
+        st.fragment(slots.gated(body), run_every=polling.poll_seconds(POLL_SECONDS, 0.04) if running else None)()
 
 
 __all__ = ["Panel", "POLL_SECONDS"]
