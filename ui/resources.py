@@ -117,9 +117,12 @@ def store_sink(job):
 
 
 # ----------------------------------------------------------------------------- job managers
-def _warm_up() -> None:
-    """Pay first-use costs (torch, Streamlit's emoji regex) before the first Train click."""
+def _warm_up(m: JobManager | None = None) -> None:
+    """Pay first-use costs (torch, the training processes, Streamlit's emoji regex) before the
+    first Train click."""
     try:
+        if m is not None and m.hosts is not None:
+            m.hosts.start()
         # Import the training stack holding the interpreter's import lock: torch's modules import
         # each other in cycles, and a page thread importing into torch at the same moment can trip
         # importlib's deadlock detection and see a half-built module ("'prims' object has no
@@ -151,9 +154,20 @@ def manager() -> JobManager:
                    heartbeat_timeout=float(os.environ.get("LAB_JOB_TIMEOUT", "120")),
                    owner_alive=session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")),
                    snapshot_seconds=SNAPSHOT_SECONDS, stored_runs=stored_runs,
-                   max_active=int(os.environ.get("LAB_MAX_ACTIVE", "8")))
-    threading.Thread(target=_warm_up, name="lab-warmup", daemon=True).start()
+                   max_active=int(os.environ.get("LAB_MAX_ACTIVE", "8")), processes=_train_processes())
+    threading.Thread(target=_warm_up, args=(m,), name="lab-warmup", daemon=True).start()
     return m
+
+
+def _train_processes() -> int:
+    """Worker processes for the Lab's training (``LAB_TRAIN_PROCESSES``; default 0: the server's
+    own worker threads). Processes take training off the pages' GIL (labcore.train.remote), which
+    pays on a machine with cores to spare; on the 2-core development machine they did not
+    (README, "Serving a classroom")."""
+    try:
+        return max(0, int(os.environ.get("LAB_TRAIN_PROCESSES", "0")))
+    except ValueError:
+        return 0
 
 
 @st.cache_resource

@@ -55,6 +55,18 @@ class SpecError(ValueError):
     def __repr__(self) -> str:
         return f"SpecError({self.field!r}, {shown(self.value)}, {self.allowed!r})"
 
+    def __reduce__(self):
+        """Pickled as it is (the message and fields), whatever a subclass's constructor takes: a
+        trainer in a worker process raises it to the pages' process (labcore.train.remote)."""
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuilt(cls, args, state):
+    e = cls.__new__(cls, *args)
+    e.args = args
+    e.__dict__.update(state)
+    return e
+
 
 def check_int(name: str, v: Any, lo: int, hi: int) -> None:
     # Python compares ints of any size without converting them: no overflow here.

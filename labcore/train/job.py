@@ -249,8 +249,9 @@ class Job:
 
     # ------------------------------------------------------------------ worker side
     def _snapshot(self) -> None:
-        try:
-            data = self.manager.snapshot_for(self)(self.trainer, self.focus)
+        fn, tr = self.manager.snapshot_for(self), self.trainer
+        try:  # next to a trainer that lives in a worker process (labcore.train.remote)
+            data = tr.run_picture(fn, self.focus) if hasattr(tr, "run_picture") else fn(tr, self.focus)
         except Exception as e:  # a failed picture must never end a run
             log.warning("snapshot of job %s failed: %s", self.id, e)
             data = {"snapshot_error": str(e)}

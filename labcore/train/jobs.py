@@ -57,7 +57,7 @@ class JobManager(_WorkerSide, _SharedRuns):
                  owner_alive: Callable[[str], bool] | None = None, gone_grace: float = 20.0,
                  chunk_seconds: float = 0.2, snapshot_seconds: float = 0.5, keep_done: int = 6,
                  keep_finished: int = 32, stored_runs: Callable | None = None, max_active: int = 8,
-                 janitor: bool = True):
+                 janitor: bool = True, processes: int = 0):
         self.max_workers = max(1, int(max_workers))
         # Batches started (models in memory, paused ones too) at most; later ones wait their turn.
         self.max_active = max(self.max_workers, int(max_active))
@@ -70,6 +70,13 @@ class JobManager(_WorkerSide, _SharedRuns):
         # stored_runs(specs) -> [(metrics, summary), ...] of finished stored runs of these specs, or
         # None: how a reuse_done submit is served from the run store (the app passes one).
         self.stored_runs = stored_runs
+        # processes > 0: trainers live in that many worker processes (labcore.train.remote), off
+        # this process's GIL; 0: in the worker threads here (tests, the CLI's own loops).
+        self.hosts = None
+        if processes > 0:
+            from labcore.train.remote import TrainerHosts
+
+            self.hosts = TrainerHosts(processes)
         self._live: dict[str, _Batch] = {}  # run_key -> a shared batch queued or training
         self._finished: collections.OrderedDict[str, _Batch] = collections.OrderedDict()  # ended on its own
         self._cond = threading.Condition()
@@ -261,8 +268,16 @@ class JobManager(_WorkerSide, _SharedRuns):
         if wait:
             for t in list(self._workers):
                 t.join(timeout)
+        if self.hosts is not None:
+            self.hosts.close()
 
     # ------------------------------------------------------------------ internals
+    def make_trainer(self, job: Job):
+        """The job's trainer: in a worker process when the manager has them, else here."""
+        if self.hosts is not None:
+            return self.hosts.make(job.spec)
+        return job.family.make_trainer(job.spec)
+
     def snapshot_for(self, job: Job):
         """The picture function for a job: the manager's own, or its family's (``"default"``)."""
         return job.family.snapshot if self.snapshot_fn == "default" else self.snapshot_fn

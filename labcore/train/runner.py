@@ -15,8 +15,8 @@ log = logging.getLogger("labcore.train.jobs")
 
 
 class _WorkerSide:
-    """Mixed into JobManager: needs ``sink_factory``, ``chunk_seconds``, ``snapshot_seconds`` and
-    ``snapshot_for``."""
+    """Mixed into JobManager: needs ``sink_factory``, ``chunk_seconds``, ``snapshot_seconds``,
+    ``make_trainer`` and ``snapshot_for``."""
 
     def _chunk_size(self, job: Job) -> int:
         """Steps per chunk: about ``chunk_seconds`` of training, whole recording periods."""
@@ -44,7 +44,7 @@ class _WorkerSide:
             log.warning("sink for job %s failed: %s", job.id, e)
         try:
             with job.model_lock:
-                trainer = job.family.make_trainer(job.spec)
+                trainer = self.make_trainer(job)
         except Exception as e:  # shown on the page, recorded by the sink
             failed = {"status": Status.FAILED.value, "steps": 0, "layers": []}
             job._set(_status=Status.FAILED, error=f"{type(e).__name__}: {e}", _ended=time.perf_counter())

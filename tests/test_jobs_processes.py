@@ -1,0 +1,110 @@
+"""The job manager with trainers in worker processes (labcore.train.remote) trains the very same
+runs as in its own threads: metrics, pictures, Stop and live surgery, checked against in-thread
+runs of the same specs (real spawned processes, one module-wide pair)."""
+import time
+
+import numpy as np
+import pytest
+
+from labcore.spec.events import SurgeryError
+from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
+from labcore.train.jobs import JobManager
+from labcore.train.remote import RemoteTrainer
+
+
+def spec(steps=60, seed=0, depth=3, **train) -> RunSpec:
+    t = dict(steps=steps, flush_every=10, record_every=1, eval_every=10, device="cpu", batch_size=32, seed=seed)
+    t.update(train)
+    return RunSpec(NetSpec.uniform(depth, 16, "tanh"), TrainSpec(DataSpec("moons", n_samples=200), **t))
+
+
+def wait(cond, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def remote():
+    m = JobManager(max_workers=2, janitor=False, processes=2)
+    yield m
+    m.shutdown()
+
+
+@pytest.fixture
+def local():
+    m = JobManager(max_workers=2, janitor=False)
+    yield m
+    m.shutdown()
+
+
+def test_a_run_in_a_worker_process_matches_the_same_run_in_a_thread(remote, local):
+    a, b = remote.submit(spec(seed=4)), local.submit(spec(seed=4))
+    wait(lambda: a.done and b.done)
+    assert isinstance(a.trainer, RemoteTrainer) and not isinstance(b.trainer, RemoteTrainer)
+    va, vb = a.view(), b.view()
+    assert va.status == vb.status == "finished" and va.steps == vb.steps == 60
+    np.testing.assert_array_equal(va.metrics.step_loss, vb.metrics.step_loss)
+    for name in ("grad_norm", "out_grad_norm", "act_std", "update_ratio"):
+        np.testing.assert_array_equal(va.metrics.metric(name), vb.metrics.metric(name))
+    assert va.summary["device"] == vb.summary["device"] and va.summary["params"] == vb.summary["params"]
+    assert "boundary" in va.extras and "hist" in va.extras  # pictures made next to the trainer
+    assert va.extras["snapshot_step"] == vb.extras["snapshot_step"] == 60  # the end of the run
+    np.testing.assert_array_equal(va.extras["boundary"]["conf"], vb.extras["boundary"]["conf"])
+
+
+def test_stop_pause_and_step_reach_a_run_in_a_process(remote):
+    job = remote.submit(spec(steps=100_000, record_every=20, flush_every=100))
+    wait(lambda: job.view().steps > 0)
+    job.pause()
+    wait(lambda: job.status == "paused")
+    at = job.view().steps
+    job.step(7)
+    wait(lambda: job.view().steps == at + 7 and job.status == "paused")
+    job.stop()
+    wait(lambda: job.done)
+    v = job.view()
+    assert v.status == "stopped" and v.summary["status"] == "stopped" and v.steps < 100_000
+
+
+def test_live_surgery_in_a_process_matches_the_thread(remote, local):
+    runs = []
+    for m in (remote, local):
+        job = m.submit(spec(steps=40, seed=2), paused=True)
+        job.step(10)
+        wait(lambda: job.view().steps == 10 and job.status == "paused")
+        job.apply({"set": {"skip": "residual"}})
+        job.apply({"set": {"norm": "batchnorm"}, "layers": [2]})
+        wait(lambda: job.pending_changes == 0)
+        with pytest.raises(SurgeryError):  # checked against the net state the process sent back
+            job.apply({"set": {"norm": "layernorm"}, "layers": [2]})
+        job.resume()
+        wait(lambda: job.done)
+        runs.append(job.view())
+    va, vb = runs
+    assert [e["label"] for e in va.events] == [e["label"] for e in vb.events] and va.events
+    np.testing.assert_array_equal(va.metrics.step_loss, vb.metrics.step_loss)
+
+
+def test_a_run_that_cannot_be_made_fails_with_its_message(remote):
+    import torch
+
+    missing = "mps" if torch.cuda.is_available() else "cuda"  # a device this machine lacks
+    job = remote.submit(spec(device=missing))  # the family's own error, raised in the process
+    wait(lambda: job.done)
+    v = job.view()
+    assert v.status == "failed" and v.error and missing in v.error.lower()
+
+
+def test_spec_errors_cross_a_process_boundary_whole():
+    """What a worker process raises reaches the page as the same error, with its fields."""
+    import pickle
+
+    from labcore.core.errors import SpecError
+
+    for e in (SpecError("net.depth", 0, "1 to 1000"), SurgeryError("run", "shared", "yours", "Press Pause first.")):
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is type(e) and str(back) == str(e)
+        assert (back.field, back.value, back.allowed) == (e.field, e.value, e.allowed)
