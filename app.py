@@ -82,7 +82,8 @@ def _main() -> None:
 
 
     def _device_in_use() -> None:
-        from labcore.train.device import device_label, resolve_device  # torch
+        resources.import_training_stack()  # torch, safely (then warm_up() has little left to load)
+        from labcore.train.device import device_label, resolve_device
 
         try:
             in_use = st.session_state.get(Keys.DEVICE_LABEL) or device_label(resolve_device(st.session_state[Keys.DEVICE]))
@@ -95,6 +96,7 @@ def _main() -> None:
         recover.guarded_run(current, lang)
     finally:  # also when a page stops early (st.stop): the sidebar keeps its line
         _device_in_use()
+        resources.warm_up()  # after the paint, once per server: the first Train then waits for nothing
 
 
 # One drawing slot for the whole run (ui/slots.py): with a class on the server, the page runs

@@ -82,22 +82,19 @@ class LightSession:
 
     async def wait_for(self, name: str, timeout: float) -> float:
         """perf_counter() of the first delta matching the watched pattern ``name``."""
-        deadline = time.perf_counter() + timeout
-        while name not in self._seen:
-            if self.error:
-                raise RuntimeError(self.error)
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"no {name!r} within {timeout:.0f} s")
-            await asyncio.sleep(0.05)
+        await self._until(lambda: name in self._seen, f"no {name!r}", timeout)
         return self._seen[name]
 
     async def wait_button(self, label: str, timeout: float) -> None:
+        await self._until(lambda: label in self.buttons, f"no {label!r} button", timeout)
+
+    async def _until(self, cond, what: str, timeout: float) -> None:
         deadline = time.perf_counter() + timeout
-        while label not in self.buttons:
+        while not cond():
             if self.error:
                 raise RuntimeError(self.error)
             if time.perf_counter() > deadline:
-                raise TimeoutError(f"no {label!r} button within {timeout:.0f} s")
+                raise TimeoutError(f"{what} within {timeout:.0f} s")
             await asyncio.sleep(0.05)
 
     async def press(self, label: str) -> None:

@@ -11,6 +11,7 @@ from labcore.core.metrics import LAYER_METRICS, MetricsChunk
 from labcore.core.sinks import MemorySink
 from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
 from labcore.spec.size import SizeError
+from tests.waiting import wait
 
 
 def tiny(steps=30, **train) -> RunSpec:
@@ -18,14 +19,6 @@ def tiny(steps=30, **train) -> RunSpec:
     t.update(train)
     return RunSpec(NetSpec.uniform(3, 16, "tanh"), TrainSpec(DataSpec("moons", n_samples=200), **t))
 
-
-def wait(cond, timeout=60.0):
-    """Poll until cond() is true; a guard against hangs, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture

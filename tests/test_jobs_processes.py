@@ -1,8 +1,6 @@
 """The job manager with trainers in worker processes (labcore.train.remote) trains the very same
 runs as in its own threads: metrics, pictures, Stop and live surgery, checked against in-thread
 runs of the same specs (real spawned processes, one module-wide pair)."""
-import time
-
 import numpy as np
 import pytest
 
@@ -10,20 +8,13 @@ from labcore.spec.events import SurgeryError
 from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
 from labcore.train.jobs import JobManager
 from labcore.train.remote import RemoteTrainer
+from tests.waiting import wait
 
 
 def spec(steps=60, seed=0, depth=3, **train) -> RunSpec:
     t = dict(steps=steps, flush_every=10, record_every=1, eval_every=10, device="cpu", batch_size=32, seed=seed)
     t.update(train)
     return RunSpec(NetSpec.uniform(depth, 16, "tanh"), TrainSpec(DataSpec("moons", n_samples=200), **t))
-
-
-def wait(cond, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from labcore.spec.events import SurgeryError
 from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
 from labcore.train.jobs import JobManager
 from labcore.train.share import run_key
+from tests.waiting import wait
 
 
 def spec(steps=30, seed=0, act="tanh", depth=3, **train) -> RunSpec:
@@ -17,14 +18,6 @@ def spec(steps=30, seed=0, act="tanh", depth=3, **train) -> RunSpec:
     t.update(train)
     return RunSpec(NetSpec.uniform(depth, 16, act, dropout=0.2), TrainSpec(DataSpec("moons", n_samples=200), **t))
 
-
-def wait(cond, timeout=60.0):
-    """Poll until cond() is true; a guard against hangs, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture

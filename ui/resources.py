@@ -117,22 +117,44 @@ def store_sink(job):
 
 
 # ----------------------------------------------------------------------------- job managers
+def import_training_stack() -> None:
+    """Import torch and the trainers holding the interpreter's import lock: torch's modules import
+    each other in cycles, and two threads importing into torch at the same moment can trip
+    importlib's deadlock detection and see a half-built module ("'prims' object has no attribute
+    'frexp'"). Other threads' imports wait here instead (a few seconds, once per server)."""
+    _imp.acquire_lock()
+    try:
+        import labcore.train.device  # noqa: F401
+        import labcore.train.mlp  # noqa: F401
+    finally:
+        _imp.release_lock()
+
+
+_WARM_LOCK = threading.Lock()
+_warm_started = False
+
+
+def warm_up() -> None:
+    """Start paying first-use costs (torch, the trainer, the training processes) in the background,
+    once per server. Called at the end of a page's run: holding the import lock while torch loads,
+    it would make a first paint that still imports anything wait for torch (seconds, cold)."""
+    global _warm_started
+    with _WARM_LOCK:
+        if _warm_started:
+            return
+        _warm_started = True
+    threading.Thread(target=_warm_up, args=(manager(),), name="lab-warmup", daemon=True).start()
+
+
 def _warm_up(m: JobManager | None = None) -> None:
     """Pay first-use costs (torch, the training processes, Streamlit's emoji regex) before the
     first Train click."""
     try:
         if m is not None and m.hosts is not None:
             m.hosts.start()
-        # Import the training stack holding the interpreter's import lock: torch's modules import
-        # each other in cycles, and a page thread importing into torch at the same moment can trip
-        # importlib's deadlock detection and see a half-built module ("'prims' object has no
-        # attribute 'frexp'"). Other threads' imports wait here instead (a few seconds, once).
-        _imp.acquire_lock()
-        try:
-            from labcore.presets import list_presets
-            from labcore.train.mlp import Trainer
-        finally:
-            _imp.release_lock()
+        import_training_stack()
+        from labcore.presets import list_presets
+        from labcore.train.mlp import Trainer
 
         spec = list_presets()[0].spec
         spec = replace(spec, train=replace(spec.train, steps=2, device="cpu"))
@@ -155,8 +177,7 @@ def manager() -> JobManager:
                    owner_alive=session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")),
                    snapshot_seconds=SNAPSHOT_SECONDS, stored_runs=stored_runs,
                    max_active=int(os.environ.get("LAB_MAX_ACTIVE", "8")), processes=_train_processes())
-    threading.Thread(target=_warm_up, args=(m,), name="lab-warmup", daemon=True).start()
-    return m
+    return m  # warmed up by warm_up(), after the first page's paint
 
 
 def _train_processes() -> int:

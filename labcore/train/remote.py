@@ -5,7 +5,7 @@ script run, the event loop and the training thread share one GIL: a page polling
 from training (0.66-0.88x headless with one real browser page), and two runs on the two workers
 made each other wait on the GIL (a class on six presets got ~1 core's worth of training from 2).
 
-With :class:`TrainerHosts`, each trainer lives in one of a few worker processes (spawned once,
+With :class:`TrainerHosts`, each trainer lives in one of a few worker processes (started once,
 torch imported there, not in the pages' process) and the manager drives it through a
 :class:`RemoteTrainer`, which has the trainer interface the manager uses (``steps``, ``stop``,
 ``summary``, ``apply``, ``step``, ``status``, ``layers``...). A call sends one small message
@@ -23,9 +23,15 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing as mp
+import os
+import secrets
+import socket
+import subprocess
+import sys
 import threading
 import weakref
+from multiprocessing.connection import Client, Listener
+from pathlib import Path
 
 from labcore.core.status import TERMINAL, Status
 
@@ -93,33 +99,48 @@ class HostDied(RuntimeError):
 
 
 class _Host:
-    """One worker process and its pipe (calls from any thread, one at a time)."""
+    """One worker process and its connection (calls from any thread, one at a time).
 
-    def __init__(self, ctx):
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child,), name="lab-trainer", daemon=True)
-        self.proc.start()
-        child.close()
+    The process is ``python -m labcore.train.remote``, not a multiprocessing child: a spawned
+    child re-imports the parent's ``__main__``, which inside Streamlit is the page script being
+    run (it set ``sys.modules["__main__"]``), so each worker would have run the app. The child
+    listens on a local socket, prints its address, and the parent connects with a one-time key.
+    """
+
+    def __init__(self):
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding labcore
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+        self.key = secrets.token_bytes(16)
+        self.proc = subprocess.Popen([sys.executable, "-m", "labcore.train.remote"], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc.stdin.write(self.key.hex().encode() + b"\n")
+        self.proc.stdin.close()
+        self.conn = None
         self.lock = threading.Lock()
-        self.ready = False
         self.live = 0  # trainers made here and not dropped
 
-    def _wait_ready(self) -> None:
-        if not self.ready:
-            self._recv()
-            self.ready = True
+    def _connect(self) -> None:
+        if self.conn is None:
+            line = self.proc.stdout.readline().decode().strip()  # its address, once it listens
+            if not line:
+                raise self._died()
+            self.conn = Client(line, authkey=self.key)
+            self._recv()  # "ready": torch and the trainers imported
+
+    def _died(self) -> HostDied:
+        code = self.proc.poll()
+        return HostDied("the training process ended" + (f" (exit code {code})" if code is not None else "")
+                        + ": out of memory? Try a smaller net or batch.")
 
     def _recv(self):
         try:
             return self.conn.recv()
         except (EOFError, OSError):
-            code = self.proc.exitcode
-            raise HostDied("the training process ended" + (f" (exit code {code})" if code is not None else "")
-                           + ": out of memory? Try a smaller net or batch.") from None
+            raise self._died() from None
 
     def call(self, op: str, tid: int, *args):
         with self.lock:
-            self._wait_ready()
+            self._connect()
             try:
                 self.conn.send((op, tid, args))
             except (OSError, ValueError) as e:
@@ -129,6 +150,8 @@ class _Host:
 
     def send_only(self, op: str, tid: int) -> None:
         with self.lock:
+            if self.conn is None:
+                return
             try:
                 self.conn.send((op, tid, ()))
             except (OSError, ValueError):
@@ -136,23 +159,37 @@ class _Host:
 
     @property
     def alive(self) -> bool:
-        return self.proc.is_alive()
+        return self.proc.poll() is None
 
     def close(self) -> None:
         try:
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()
         finally:
-            self.proc.join(2)
-            if self.proc.is_alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def main() -> None:
+    """The worker process: listen on a local socket, say where, serve the one connection."""
+    key = bytes.fromhex(sys.stdin.readline().strip())
+    with Listener(family="AF_UNIX" if hasattr(socket, "AF_UNIX") else "AF_INET", authkey=key) as listener:
+        out = os.fdopen(os.dup(1), "w")
+        os.dup2(2, 1)  # anything printed later goes to the server's log, not into the pipe
+        out.write(f"{listener.address}\n")
+        out.close()
+        conn = listener.accept()
+    _serve(conn)
 
 
 class TrainerHosts:
     """A few worker processes that hold and train the job manager's trainers."""
 
-    def __init__(self, n: int = 2, start_method: str = "spawn"):
+    def __init__(self, n: int = 2):
         self.n = max(1, int(n))
-        self._ctx = mp.get_context(start_method)
         self._lock = threading.Lock()
         self._hosts: list[_Host] = []
         self._ids = itertools.count(1)
@@ -162,7 +199,7 @@ class TrainerHosts:
         with self._lock:
             self._hosts = [h for h in self._hosts if h.alive]
             while len(self._hosts) < self.n:
-                self._hosts.append(_Host(self._ctx))
+                self._hosts.append(_Host())
         return self
 
     def make(self, spec) -> "RemoteTrainer":
@@ -248,3 +285,7 @@ class RemoteTrainer:
 
 
 __all__ = ["HostDied", "RemoteTrainer", "TrainerHosts"]
+
+
+if __name__ == "__main__":
+    main()
