@@ -2,14 +2,18 @@
 
     python bench/classroom.py [--sessions 30] [--mix same|presets] [--app-root PATH] [--runs 1]
 
-One ``streamlit run app.py`` on a free port with a temporary run store (LAB_HOME), driven by one
-headless system Chromium with N browser contexts: N real sessions, each a real page, websocket
-and fragment polling. With ``--real K`` only K of them draw their charts; the others are the same
-pages with plotly.js refused (lighter for a 2-core machine: their "first chart" is the status
-line's first step, which the same fragment run draws). Every session opens the Lab with its preset in the link
-(``--mix same``: every session the default preset, as a class told "press Train"; ``--mix
-presets``: session i gets preset i mod 6), waits until its Train button is drawn, and then all
-press Train together. Per session it measures, from its click:
+One ``streamlit run app.py`` on a free port with a temporary run store (LAB_HOME). ``--real K``
+sessions are real Chromium pages (one headless system Chromium, a browser context each: page,
+websocket, fragment polling, charts drawn); the others are light sessions (``--light ws``, the
+default): ``bench/wsclient.py`` speaks Streamlit's websocket protocol as the frontend does (the
+page's script run, a button press as its fragment's rerun, the fragments' polling timers, the
+message cache) without drawing anything, so the bench measures the server, as in a classroom whose
+browsers run on the students' machines. ``--light page`` makes them Chromium pages with plotly.js
+refused instead (the old, heavier light sessions: 30 of them on 2 cores measure Chromium). Their
+"first chart" is the status line's first step, which the same fragment run draws. Every session
+opens the Lab with its preset in the link (``--mix same``: every session the default preset, as
+a class told "press Train"; ``--mix presets``: session i gets preset i mod 6), waits until its
+Train button is drawn, and then all press Train together. Per session it measures, from its click:
 
 * time to first chart: the gradient-vs-depth chart shows a step;
 * time to result: the status line says finished (or diverged / failed).
