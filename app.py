@@ -42,6 +42,7 @@ PAGES = [
 st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wide",
                    initial_sidebar_state="collapsed" if st.query_params.get("present") == "1" else "auto")
 def _main() -> None:
+    resources.import_training_stack()  # first, once per server: no page thread races into torch
     gate.require_password(st.session_state.get(Keys.LANG) or st.query_params.get("lang") or "en")  # off unless set
     recover.guarded_init(state.init_app)
     lang = state.lang()
@@ -82,8 +83,7 @@ def _main() -> None:
 
 
     def _device_in_use() -> None:
-        resources.import_training_stack()  # torch, safely (then warm_up() has little left to load)
-        from labcore.train.device import device_label, resolve_device
+        from labcore.train.device import device_label, resolve_device  # imported at the top of the run
 
         try:
             in_use = st.session_state.get(Keys.DEVICE_LABEL) or device_label(resolve_device(st.session_state[Keys.DEVICE]))

@@ -4,7 +4,6 @@ the store with :func:`reset_run_store` (never by touching the module's variables
 """
 from __future__ import annotations
 
-import _imp
 import logging
 import os
 import threading
@@ -117,17 +116,26 @@ def store_sink(job):
 
 
 # ----------------------------------------------------------------------------- job managers
+_TORCH_LOCK = threading.Lock()
+_torch_ready = False
+
+
 def import_training_stack() -> None:
-    """Import torch and the trainers holding the interpreter's import lock: torch's modules import
-    each other in cycles, and two threads importing into torch at the same moment can trip
-    importlib's deadlock detection and see a half-built module ("'prims' object has no attribute
-    'frexp'"). Other threads' imports wait here instead (a few seconds, once per server)."""
-    _imp.acquire_lock()
-    try:
-        import labcore.train.device  # noqa: F401
-        import labcore.train.mlp  # noqa: F401
-    finally:
-        _imp.release_lock()
+    """Import torch and the trainers once per server, before any page code can (app.py calls it
+    first in every page run). Page threads importing torch at the same moment trip importlib's
+    deadlock detection and can see a half-built module ("'prims' object has no attribute
+    'frexp'"); holding the interpreter's import lock instead deadlocked outright against a page
+    thread already inside torch's import (found by the kill -9 browser test). Here the first
+    thread imports under a plain lock and the others wait before they import anything of torch's."""
+    global _torch_ready
+    if _torch_ready:
+        return
+    with _TORCH_LOCK:
+        if not _torch_ready:
+            import labcore.train.device  # noqa: F401
+            import labcore.train.mlp  # noqa: F401
+
+            _torch_ready = True
 
 
 _WARM_LOCK = threading.Lock()
@@ -135,9 +143,8 @@ _warm_started = False
 
 
 def warm_up() -> None:
-    """Start paying first-use costs (torch, the trainer, the training processes) in the background,
-    once per server. Called at the end of a page's run: holding the import lock while torch loads,
-    it would make a first paint that still imports anything wait for torch (seconds, cold)."""
+    """Start paying the other first-use costs (a first training step, the training processes, the
+    emoji regex) in the background, once per server, at the end of a page's run."""
     global _warm_started
     with _WARM_LOCK:
         if _warm_started:
