@@ -43,6 +43,7 @@ st.set_page_config(page_title="Gradient Flow Lab", page_icon="🌊", layout="wid
                    initial_sidebar_state="collapsed" if st.query_params.get("present") == "1" else "auto")
 def _main() -> None:
     resources.import_training_stack()  # first, once per server: no page thread races into torch
+    resources.warm_up()  # then, once per server, a first training step etc. in the background
     gate.require_password(st.session_state.get(Keys.LANG) or st.query_params.get("lang") or "en")  # off unless set
     recover.guarded_init(state.init_app)
     lang = state.lang()
@@ -96,7 +97,6 @@ def _main() -> None:
         recover.guarded_run(current, lang)
     finally:  # also when a page stops early (st.stop): the sidebar keeps its line
         _device_in_use()
-        resources.warm_up()  # after the paint, once per server: the first Train then waits for nothing
 
 
 # One drawing slot for the whole run (ui/slots.py): with a class on the server, the page runs

@@ -144,7 +144,7 @@ _warm_started = False
 
 def warm_up() -> None:
     """Start paying the other first-use costs (a first training step, the training processes, the
-    emoji regex) in the background, once per server, at the end of a page's run."""
+    emoji regex) in the background, once per server (app.py, after torch is imported)."""
     global _warm_started
     with _WARM_LOCK:
         if _warm_started:
