@@ -184,7 +184,7 @@ def manager() -> JobManager:
                    owner_alive=session_alive, gone_grace=float(os.environ.get("LAB_JOB_GONE_GRACE", "20")),
                    snapshot_seconds=SNAPSHOT_SECONDS, stored_runs=stored_runs,
                    max_active=int(os.environ.get("LAB_MAX_ACTIVE", "8")), processes=_train_processes())
-    return m  # warmed up by warm_up(), after the first page's paint
+    return m  # warmed up by warm_up() (app.py, right after torch is imported)
 
 
 def _train_processes() -> int:
