@@ -264,20 +264,22 @@ class Job:
         turns out not to apply (an earlier one changed the net) is logged and skipped."""
         from labcore.spec.events import SurgeryError
 
-        with self._lock:
-            changes, self._changes = self._changes, []
-        if not changes:
-            return False
-        for c in changes:
+        applied = False
+        while True:
+            with self._lock:  # a change leaves the queue only once the trainer's state shows it,
+                if not self._changes:  # so apply() always checks against one or the other
+                    return applied
+                c = self._changes[0]
             try:
                 rec = self.trainer.apply(c)
                 entry = {"ok": True, "step": rec["step"], "label": rec["label"], "record": rec}
             except SurgeryError as e:
                 entry = {"ok": False, "step": self.trainer.step, "error": str(e)}
             with self._lock:
+                self._changes.pop(0)
                 self.surgery_log.append(entry)
                 self._version += 1
-        return True
+            applied = True
 
     def _load_finished(self, metrics: MetricsChunk, summary: dict) -> None:
         """Become a finished run read from the run store (no trainer, no model, no pictures)."""
