@@ -60,6 +60,19 @@ def test_stop_pause_and_step_reach_a_run_in_a_process(remote):
     assert v.status == "stopped" and v.summary["status"] == "stopped" and v.steps < 100_000
 
 
+def test_two_runs_train_in_the_two_processes_at_once(remote):
+    """Each worker thread drives its own process: two runs never queue on one process while the
+    other idles (that made two processes no faster than one)."""
+    a = remote.submit(spec(steps=100_000, seed=5, record_every=20, flush_every=100))
+    b = remote.submit(spec(steps=100_000, seed=6, record_every=20, flush_every=100))
+    wait(lambda: a.view().steps > 0 and b.view().steps > 0)
+    assert a.trainer._host is not b.trainer._host and a.batch.host != b.batch.host
+    at = (a.view().steps, b.view().steps)
+    wait(lambda: a.view().steps > at[0] and b.view().steps > at[1])  # both keep going
+    a.stop(), b.stop()
+    wait(lambda: a.done and b.done)
+
+
 def test_live_surgery_in_a_process_matches_the_thread(remote, local):
     runs = []
     for m in (remote, local):

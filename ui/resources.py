@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import replace
 
 import streamlit as st
 
@@ -160,13 +159,10 @@ def _warm_up(m: JobManager | None = None) -> None:
         if m is not None and m.hosts is not None:
             m.hosts.start()
         import_training_stack()
-        from labcore.presets import list_presets
-        from labcore.train.mlp import Trainer
+        if m is None or m.hosts is None:  # else the processes train, and warm up themselves
+            from labcore.train.warm import warm_up_training
 
-        spec = list_presets()[0].spec
-        spec = replace(spec, train=replace(spec.train, steps=2, device="cpu"))
-        Trainer(spec).steps(2)
-        from labcore.train import snapshot  # noqa: F401  (imports the snapshot code too)
+            warm_up_training()
         # Streamlit compiles its emoji regex (about 0.2 s) the first time an alert shows
         # non-ASCII text, such as the first diagnosis after Train: pay that now.
         from streamlit.string_util import extract_leading_emoji

@@ -329,6 +329,7 @@ class _Batch:
         self.watchers: list[str] = []
         self.key = key  # run_key of the specs when the batch may be shared, else None
         self.started = False  # had its first turn on a worker
+        self.host: int | None = None  # with worker processes: the one holding its trainers
 
     @property
     def done(self) -> bool:

@@ -275,7 +275,7 @@ class JobManager(_WorkerSide, _SharedRuns):
     def make_trainer(self, job: Job):
         """The job's trainer: in a worker process when the manager has them, else here."""
         if self.hosts is not None:
-            return self.hosts.make(job.spec)
+            return self.hosts.make(job.spec, job.batch.host)
         return job.family.make_trainer(job.spec)
 
     def snapshot_for(self, job: Job):
@@ -313,7 +313,8 @@ class JobManager(_WorkerSide, _SharedRuns):
         """Holding the lock: add a batch to the run queue, start a worker if one is missing."""
         self._queue.append(batch)
         if len(self._workers) < self.max_workers and self._running + self._runnable_count() > len(self._workers):
-            t = threading.Thread(target=self._worker_loop, name=f"lab-worker-{len(self._workers)}", daemon=True)
+            i = len(self._workers)
+            t = threading.Thread(target=self._worker_loop, args=(i,), name=f"lab-worker-{i}", daemon=True)
             self._workers.append(t)
             t.start()
         self._cond.notify_all()
@@ -321,21 +322,31 @@ class JobManager(_WorkerSide, _SharedRuns):
     def _runnable_count(self) -> int:
         return sum(1 for b in self._queue if self._runnable(b))
 
-    def _runnable(self, batch: _Batch) -> bool:
-        return not self._suspended(batch) and any(j._wants_worker() for j in batch.jobs)
+    def _runnable(self, batch: _Batch, worker: int | None = None) -> bool:
+        return (not self._suspended(batch) and any(j._wants_worker() for j in batch.jobs)
+                and (worker is None or batch.host is None or batch.host == self._host_of(worker)))
 
-    def _take(self) -> _Batch | None:
+    def _host_of(self, worker: int) -> int | None:
+        """With worker processes, worker thread i drives process i mod n only: a process trains one
+        chunk at a time, so two threads driving the same one would wait on each other while
+        another process idles."""
+        return None if self.hosts is None else worker % self.hosts.n
+
+    def _take(self, worker: int | None = None) -> _Batch | None:
         """Holding the lock: the next batch to get a turn. Batches that never had one come
         first (everyone's first chart appears at once) while fewer than ``max_active`` are
-        started, then the others in turn."""
+        started, then the others in turn. With worker processes, ``worker`` takes only the
+        batches of its own process and new ones, which then train in its process."""
         room = sum(1 for b in self._queue if b.started) + self._running < self.max_active
         pick = None
         if room:
-            pick = next((b for b in self._queue if not b.started and self._runnable(b)), None)
+            pick = next((b for b in self._queue if not b.started and self._runnable(b, worker)), None)
         if pick is None:
-            pick = next((b for b in self._queue if (b.started or room) and self._runnable(b)), None)
+            pick = next((b for b in self._queue if (b.started or room) and self._runnable(b, worker)), None)
         if pick is not None:
             self._queue.remove(pick)
+            if pick.host is None and worker is not None:
+                pick.host = self._host_of(worker)
         return pick
 
     def _janitor_loop(self) -> None:
@@ -352,7 +363,7 @@ class JobManager(_WorkerSide, _SharedRuns):
             except Exception:  # the janitor must survive anything
                 log.exception("reaping jobs failed")
 
-    def _worker_loop(self) -> None:
+    def _worker_loop(self, worker: int = 0) -> None:
         """Time slices: take the next runnable batch, train one chunk of each of its jobs
         (about ``chunk_seconds``), put it back at the end of the queue. Different runs all
         progress; a paused batch waits in the queue without holding a worker."""
@@ -360,7 +371,7 @@ class JobManager(_WorkerSide, _SharedRuns):
             with self._cond:
                 batch = None
                 while not self._shutdown:
-                    batch = self._take()
+                    batch = self._take(worker)
                     if batch is not None:
                         break
                     self._cond.wait(timeout=0.5)

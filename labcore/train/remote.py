@@ -53,6 +53,12 @@ def _serve(conn) -> None:
 
     trainers: dict[int, object] = {}
     conn.send(("ready", None, None))
+    try:  # the first trainer's imports and kernels, before the first call (which waits on it)
+        from labcore.train.warm import warm_up_training
+
+        warm_up_training()
+    except Exception:  # a failed warm-up costs the first run its time, nothing else
+        pass
     while True:
         try:
             op, tid, args = conn.recv()
@@ -202,11 +208,13 @@ class TrainerHosts:
                 self._hosts.append(_Host())
         return self
 
-    def make(self, spec) -> "RemoteTrainer":
-        """A trainer for ``spec`` in the least busy process (raises what the family raises)."""
+    def make(self, spec, host: int | None = None) -> "RemoteTrainer":
+        """A trainer for ``spec`` in process ``host`` (an index; None: the one holding the fewest
+        trainers). Raises what the family raises."""
         self.start()
         with self._lock:
-            host = min(self._hosts, key=lambda h: h.live)
+            host = (min(self._hosts, key=lambda h: h.live) if host is None
+                    else self._hosts[host % len(self._hosts)])
             host.live += 1
         tid = next(self._ids)
         try:
