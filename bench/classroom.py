@@ -168,7 +168,7 @@ class _Closer:
         await self.s.close()
 
 
-async def drive(url: str, links: list[str], timeout_ms: int, real: int, light: str = "ws"):
+async def drive(url: str, links: list[str], timeout_ms: int, real: int, light: str = "ws", settle: float = 1.0):
     from playwright.async_api import async_playwright
 
     async def one(i, link, browser):
@@ -184,7 +184,7 @@ async def drive(url: str, links: list[str], timeout_ms: int, real: int, light: s
         while len(ready) < len(links) and not all(t.done() for t in tasks):
             await asyncio.sleep(0.1)
         opened = time.perf_counter() - t_open
-        await asyncio.sleep(1.0)  # let the pages settle before the class presses Train
+        await asyncio.sleep(settle)  # let the pages settle before the class presses Train
         go.set()
         ctxs = await asyncio.gather(*tasks)
         for c in ctxs:
@@ -227,6 +227,9 @@ def main() -> int:
                          "protocol (bench/wsclient.py: the server's whole work, no browser on this machine's "
                          "cores; a class's browsers run on the students' machines), page a Chromium page with "
                          "plotly.js refused")
+    ap.add_argument("--settle", type=float, default=1.0,
+                    help="seconds between the last page drawn and the class pressing Train (default 1: the "
+                         "server still warming up; a class that listens to the teacher first: 10 or more)")
     ap.add_argument("--keep-home", action="store_true", help="keep the server's LAB_HOME (run store, log)")
     a = ap.parse_args()
     reason = browser_missing_reason()
@@ -239,7 +242,8 @@ def main() -> int:
     presets = list_presets()
     root = Path(a.app_root).resolve()
     home = tempfile.mkdtemp(prefix="lab-home-class-")
-    print(f"app: {root}  sessions: {a.sessions}  mix: {a.mix}  ({uptime()})")
+    print(f"app: {root}  sessions: {a.sessions}  mix: {a.mix}  settle: {a.settle:g} s  "
+          f"training processes: {os.environ.get('LAB_TRAIN_PROCESSES', '0')}  ({uptime()})")
     proc, url, log = start_server(root, home, {})
     sampler = Sampler(url, proc.pid)
     sampler.start()
@@ -253,7 +257,7 @@ def main() -> int:
             sampler.on.set()
             t = time.perf_counter()
             real = a.sessions if a.real is None else a.real
-            recs, opened = asyncio.run(drive(url, links, int(a.timeout * 1000), real, a.light))
+            recs, opened = asyncio.run(drive(url, links, int(a.timeout * 1000), real, a.light, a.settle))
             wall = time.perf_counter() - t
             sampler.on.clear()
             print(f"\nround {rnd + 1}: {a.sessions} pages opened in {opened:.1f} s, whole round {wall:.1f} s")

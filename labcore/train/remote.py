@@ -53,12 +53,6 @@ def _serve(conn) -> None:
 
     trainers: dict[int, object] = {}
     conn.send(("ready", None, None))
-    try:  # the first trainer's imports and kernels, before the first call (which waits on it)
-        from labcore.train.warm import warm_up_training
-
-        warm_up_training()
-    except Exception:  # a failed warm-up costs the first run its time, nothing else
-        pass
     while True:
         try:
             op, tid, args = conn.recv()
@@ -187,6 +181,12 @@ def main() -> None:
         os.dup2(2, 1)  # anything printed later goes to the server's log, not into the pipe
         out.write(f"{listener.address}\n")
         out.close()
+        try:  # the first trainer's imports and kernels, from the start (a first call waits on it)
+            from labcore.train.warm import warm_up_training
+
+            warm_up_training()
+        except Exception as e:  # a failed warm-up costs the first run its time, nothing else
+            print(f"training process warm-up failed: {e}", file=sys.stderr)
         conn = listener.accept()
     _serve(conn)
 
