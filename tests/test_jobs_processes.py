@@ -112,3 +112,40 @@ def test_spec_errors_cross_a_process_boundary_whole():
         back = pickle.loads(pickle.dumps(e))
         assert type(back) is type(e) and str(back) == str(e)
         assert (back.field, back.value, back.allowed) == (e.field, e.value, e.allowed)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="needs /proc")
+def test_training_processes_end_when_the_server_is_killed():
+    """A server killed with SIGKILL leaves no training process behind, even one that never got
+    its first call (they used to wait for it forever, one pair per test server)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = ("from labcore.train.jobs import JobManager\n"
+            "m = JobManager(max_workers=2, janitor=False, processes=2); m.hosts.start()\n"
+            "import time; time.sleep(3)  # they said where they listen: warming up, then waiting\n"
+            "print(*[h.proc.pid for h in m.hosts._hosts], flush=True)\n"
+            "import time; time.sleep(120)\n")
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        kids = [int(p) for p in server.stdout.readline().split()]
+        assert len(kids) == 2 and not any(_gone(k) for k in kids)
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    wait(lambda: all(_gone(k) for k in kids), timeout=30)
+    for k in kids:  # reap them if this process adopted them (no-op otherwise)
+        try:
+            os.waitpid(k, os.WNOHANG)
+        except ChildProcessError:
+            pass

@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from multiprocessing.connection import Client, Listener
 from pathlib import Path
@@ -173,9 +174,19 @@ class _Host:
                 self.proc.kill()
 
 
+def _exit_with_parent(parent: int) -> None:
+    """End this process when the server that started it is gone (killed, crashed, or ended
+    without closing it): a process still waiting for its first call would otherwise wait forever."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def main() -> None:
     """The worker process: listen on a local socket, say where, serve the one connection."""
     key = bytes.fromhex(sys.stdin.readline().strip())
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="lab-parent-watch", daemon=True).start()
     with Listener(family="AF_UNIX" if hasattr(socket, "AF_UNIX") else "AF_INET", authkey=key) as listener:
         out = os.fdopen(os.dup(1), "w")
         os.dup2(2, 1)  # anything printed later goes to the server's log, not into the pipe
