@@ -243,7 +243,7 @@ def main() -> int:
     root = Path(a.app_root).resolve()
     home = tempfile.mkdtemp(prefix="lab-home-class-")
     print(f"app: {root}  sessions: {a.sessions}  mix: {a.mix}  settle: {a.settle:g} s  "
-          f"training processes: {os.environ.get('LAB_TRAIN_PROCESSES', '0')}  ({uptime()})")
+          f"training processes: {os.environ.get('LAB_TRAIN_PROCESSES', 'auto')}  ({uptime()})")
     proc, url, log = start_server(root, home, {})
     sampler = Sampler(url, proc.pid)
     sampler.start()
