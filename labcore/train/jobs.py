@@ -1,9 +1,8 @@
 """Background training jobs: a process-wide manager with bounded workers that share time slices.
 
 A :class:`Job` is one run of a spec of any registered family (:mod:`labcore.core.family`): the
-manager makes its trainer with the family's ``make_trainer`` and never looks at the spec itself. Jobs submitted together (twin
-runs A and B) form one *batch*: its jobs advance chunk by chunk in lockstep, so a twin pair
-finishes together and never waits for itself. Workers serve batches in turn: a worker takes the
+manager makes its trainer with the family's ``make_trainer`` and never looks at the spec itself.
+Jobs submitted together (twin runs A and B) form one *batch*, advanced chunk by chunk in lockstep. Workers serve batches in turn: a worker takes the
 next runnable batch, trains one chunk (about ``chunk_seconds``) of each of its jobs and puts it
 back, so every run progresses (batches that never had a turn go first, so every first chart
 appears at once). A job waiting for its first turn knows its place (:attr:`JobView.position`).
@@ -327,16 +326,13 @@ class JobManager(_WorkerSide, _SharedRuns):
                 and (worker is None or batch.host is None or batch.host == self._host_of(worker)))
 
     def _host_of(self, worker: int) -> int | None:
-        """With worker processes, worker thread i drives process i mod n only: a process trains one
-        chunk at a time, so two threads driving the same one would wait on each other while
-        another process idles."""
+        """Worker thread i drives process i mod n only (two on one process would wait on each other)."""
         return None if self.hosts is None else worker % self.hosts.n
 
     def _take(self, worker: int | None = None) -> _Batch | None:
         """Holding the lock: the next batch to get a turn. Batches that never had one come
         first (everyone's first chart appears at once) while fewer than ``max_active`` are
-        started, then the others in turn. With worker processes, ``worker`` takes only the
-        batches of its own process and new ones, which then train in its process."""
+        started, then the others in turn; with processes, those of ``worker``'s process."""
         room = sum(1 for b in self._queue if b.started) + self._running < self.max_active
         pick = None
         if room:

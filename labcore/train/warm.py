@@ -6,17 +6,16 @@ a page's first Train, or a worker process's first run, should not wait for that.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 
 def warm_up_training() -> None:
-    """Build and train two steps of the first preset on the CPU, and import the picture code."""
-    from labcore.presets import list_presets
+    """Build and train two steps of a preset-sized MLP on the CPU, and import the picture code."""
+    from labcore.spec.mlp import DataSpec, NetSpec, RunSpec, TrainSpec
     from labcore.train import snapshot  # noqa: F401  (the pictures each chunk draws)
     from labcore.train.mlp import Trainer
 
-    spec = list_presets()[0].spec
-    Trainer(replace(spec, train=replace(spec.train, steps=2, device="cpu"))).steps(2)
+    spec = RunSpec(NetSpec.uniform(24, 64, "sigmoid"), TrainSpec(DataSpec("circles"), optimizer="adam", steps=2,
+                                                                  record_every=1, device="cpu"))
+    Trainer(spec).steps(2)
 
 
 __all__ = ["warm_up_training"]
