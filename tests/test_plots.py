@@ -93,6 +93,13 @@ def test_activation_stats_three_panels_in_percent():
     np.testing.assert_allclose(fig.data[2].y, 100 * m.metric("dead")[-1])
 
 
+def test_activation_stats_before_the_first_recorded_step_says_no_data():
+    from labcore.core.metrics import MetricsChunk
+
+    fig = plots.activation_stats([("A", MetricsChunk.empty(["L1", "L2"]))], labels={"no_data": "pas encore"})
+    assert not fig.data and [a.text for a in fig.layout.annotations][-1] == "pas encore"
+
+
 def test_update_ratio_has_the_guide_line_and_few_lines():
     fig = plots.update_ratio(fake(l=30))
     guide = fig.data[-1]

@@ -310,7 +310,7 @@ def activation_stats(runs: Sequence[tuple[str, MetricsChunk]], labels: dict | No
     log_axis(spec["layout"]["yaxis"], [t["y"] for t in spec["data"] if t.get("yaxis") == axes[0][1]])
     spec["layout"]["yaxis2"]["range"] = [0, 101]
     spec["layout"]["yaxis3"]["range"] = [0, 101]
-    return spec
+    return spec if spec["data"] else _empty(spec, labels)  # no recorded step yet: say so
 
 
 @chart
