@@ -149,3 +149,24 @@ def test_training_processes_end_when_the_server_is_killed():
             os.waitpid(k, os.WNOHANG)
         except ChildProcessError:
             pass
+
+
+def test_processes_that_cannot_start_leave_training_to_threads(monkeypatch):
+    """A machine where the training process cannot start (here: its interpreter exits at once)
+    still trains: the manager says so in its log and trains in its own threads from then on."""
+    import sys
+
+    m = JobManager(max_workers=2, janitor=False, processes=2)
+    try:
+        monkeypatch.setattr(sys, "executable", "/bin/false")
+        job = m.submit(spec(steps=20))
+        wait(lambda: job.done)
+        monkeypatch.undo()
+        v = job.view()
+        assert v.status == "finished" and v.steps == 20 and not isinstance(job.trainer, RemoteTrainer)
+        assert m.hosts is None
+        again = m.submit(spec(steps=20, seed=1))  # and the next one too, without another try
+        wait(lambda: again.done)
+        assert again.view().status == "finished"
+    finally:
+        m.shutdown()

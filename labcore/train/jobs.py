@@ -35,11 +35,11 @@ import threading
 import time
 from typing import Callable
 
-
 from labcore.core.family import family_of
 from labcore.core.metrics import LiveMetrics, MetricsChunk  # noqa: F401  (re-exported)
 from labcore.core.status import Status
 from labcore.train.job import Job, JobView, _Batch
+from labcore.train.remote import HostStartFailed, TrainerHosts
 from labcore.train.runner import _WorkerSide, _use_cpu_threads
 from labcore.train.share import _SharedRuns, run_key
 
@@ -69,13 +69,8 @@ class JobManager(_WorkerSide, _SharedRuns):
         # stored_runs(specs) -> [(metrics, summary), ...] of finished stored runs of these specs, or
         # None: how a reuse_done submit is served from the run store (the app passes one).
         self.stored_runs = stored_runs
-        # processes > 0: trainers live in that many worker processes (labcore.train.remote), off
-        # this process's GIL; 0: in the worker threads here (tests, the CLI's own loops).
-        self.hosts = None
-        if processes > 0:
-            from labcore.train.remote import TrainerHosts
-
-            self.hosts = TrainerHosts(processes)
+        # Trainers in that many worker processes (labcore.train.remote, off this GIL), or here.
+        self.hosts = TrainerHosts(processes) if processes > 0 else None
         self._live: dict[str, _Batch] = {}  # run_key -> a shared batch queued or training
         self._finished: collections.OrderedDict[str, _Batch] = collections.OrderedDict()  # ended on its own
         self._cond = threading.Condition()
@@ -86,15 +81,13 @@ class JobManager(_WorkerSide, _SharedRuns):
         self._workers: list[threading.Thread] = []
         self._running = 0
         self._shutdown = False
-        # The janitor reaps gone owners in the background; a test driving reap() with its own
-        # clock turns it off (janitor=False) so the two cannot race.
+        # The janitor reaps gone owners in the background (off for a test driving reap() itself).
         self._janitor = threading.Thread(target=self._janitor_loop, name="lab-janitor", daemon=True)
         if janitor:
             self._janitor.start()
 
     # ------------------------------------------------------------------ public API
-    def submit(self, spec, *, owner: str | None = None, name: str = "",
-               paused: bool = False) -> Job:
+    def submit(self, spec, *, owner: str | None = None, name: str = "", paused: bool = False) -> Job:
         """Queue one run. ``paused=True`` queues it paused (then :meth:`Job.step` advances it)."""
         return self.submit_group([spec], owner=owner, names=[name], paused=paused)[0]
 
@@ -175,8 +168,7 @@ class JobManager(_WorkerSide, _SharedRuns):
             return [j for j in self._jobs.values() if owner is None or owner in j.batch.watchers]
 
     def position(self, job: Job) -> int | None:
-        """1-based place of the job's batch among the batches waiting for their first turn, None
-        once it has had one."""
+        """1-based place of the job's batch among those waiting for a first turn (None after)."""
         with self._cond:
             i = 0
             for b in self._queue:
@@ -272,9 +264,15 @@ class JobManager(_WorkerSide, _SharedRuns):
 
     # ------------------------------------------------------------------ internals
     def make_trainer(self, job: Job):
-        """The job's trainer: in a worker process when the manager has them, else here."""
-        if self.hosts is not None:
-            return self.hosts.make(job.spec, job.batch.host)
+        """The job's trainer: in a worker process when the manager has them, else here (also from
+        the moment its processes turn out unable to start: the log says so)."""
+        hosts = self.hosts
+        try:
+            return job.family.make_trainer(job.spec) if hosts is None else hosts.make(job.spec, job.batch.host)
+        except HostStartFailed as e:
+            log.warning("training processes cannot start (%s): training in threads", e)
+            self.hosts = None
+            hosts.close()
         return job.family.make_trainer(job.spec)
 
     def snapshot_for(self, job: Job):
@@ -322,12 +320,14 @@ class JobManager(_WorkerSide, _SharedRuns):
         return sum(1 for b in self._queue if self._runnable(b))
 
     def _runnable(self, batch: _Batch, worker: int | None = None) -> bool:
+        host = None if worker is None else self._host_of(worker)
         return (not self._suspended(batch) and any(j._wants_worker() for j in batch.jobs)
-                and (worker is None or batch.host is None or batch.host == self._host_of(worker)))
+                and (host is None or batch.host is None or batch.host == host))
 
     def _host_of(self, worker: int) -> int | None:
         """Worker thread i drives process i mod n only (two on one process would wait on each other)."""
-        return None if self.hosts is None else worker % self.hosts.n
+        hosts = self.hosts  # None once processes could not start
+        return None if hosts is None else worker % hosts.n
 
     def _take(self, worker: int | None = None) -> _Batch | None:
         """Holding the lock: the next batch to get a turn. Batches that never had one come

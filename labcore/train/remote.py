@@ -99,6 +99,10 @@ class HostDied(RuntimeError):
     pass
 
 
+class HostStartFailed(HostDied):
+    """The process never became ready: it could not start, or ended before it listened."""
+
+
 class _Host:
     """One worker process and its connection (calls from any thread, one at a time).
 
@@ -112,10 +116,13 @@ class _Host:
         root = str(Path(__file__).resolve().parents[2])  # the folder holding labcore
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
         self.key = secrets.token_bytes(16)
-        self.proc = subprocess.Popen([sys.executable, "-m", "labcore.train.remote"], env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.proc.stdin.write(self.key.hex().encode() + b"\n")
-        self.proc.stdin.close()
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "labcore.train.remote"], env=env,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.proc.stdin.write(self.key.hex().encode() + b"\n")
+            self.proc.stdin.close()
+        except OSError as e:  # no interpreter there, or it ended at once (a broken pipe)
+            raise HostStartFailed(f"the training process could not start ({e})") from None
         self.conn = None
         self.lock = threading.Lock()
         self.live = 0  # trainers made here and not dropped
@@ -123,10 +130,15 @@ class _Host:
     def _connect(self) -> None:
         if self.conn is None:
             line = self.proc.stdout.readline().decode().strip()  # its address, once it listens
-            if not line:
-                raise self._died()
-            self.conn = Client(line, authkey=self.key)
-            self._recv()  # "ready": torch and the trainers imported
+            try:
+                if not line:
+                    raise OSError("it said nothing")
+                self.conn = Client(line, authkey=self.key)  # waits for its warm-up
+            except (OSError, EOFError) as e:
+                code = self.proc.poll()
+                raise HostStartFailed(f"the training process could not start ({e}"
+                                      + (f", exit code {code})" if code is not None else ")")) from None
+            self._recv()  # "ready"
 
     def _died(self) -> HostDied:
         code = self.proc.poll()
@@ -303,7 +315,7 @@ class RemoteTrainer:
         return self._call("call", fn, args)
 
 
-__all__ = ["HostDied", "RemoteTrainer", "TrainerHosts"]
+__all__ = ["HostDied", "HostStartFailed", "RemoteTrainer", "TrainerHosts"]
 
 
 if __name__ == "__main__":
