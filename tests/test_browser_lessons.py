@@ -100,6 +100,8 @@ def test_arrow_keys_and_clicker_keys_move_between_steps(browser_and_url):
     page.wait_for_function("() => document.body.innerText.includes('Étape 2 sur 3')")
     page.keyboard.press("PageDown")
     page.wait_for_function("() => document.body.innerText.includes('Étape 3 sur 3')")
+    # the step's header comes first in the page's run; its question follows (wait, don't judge a moment)
+    page.get_by_text("Question pour la classe").wait_for(timeout=30_000)
     assert page.get_by_text("Question pour la classe").count() == 1
     page.keyboard.press("ArrowLeft")
     page.wait_for_function("() => document.body.innerText.includes('Étape 2 sur 3')")
