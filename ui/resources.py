@@ -187,7 +187,7 @@ def _train_processes() -> int:
     """Worker processes for the Lab's training: ``LAB_TRAIN_PROCESSES`` (a number; 0 trains in the
     server's own threads), else one per worker (``LAB_MAX_JOBS``) on a machine without a GPU and
     with two cores or more. Processes take training off the pages' GIL (labcore.train.remote):
-    six presets for a class of 30 on the 2-core machine, 14-17 s instead of 26 s (README,
+    six presets for a class of 30 on the 2-core machine, p99 10-16 s instead of 20-26 s (README,
     "Serving a classroom"). With a GPU the kernels run off the GIL anyway, and each process would
     hold a CUDA context of its own, so training stays in threads there."""
     raw = os.environ.get("LAB_TRAIN_PROCESSES", "auto").strip().lower()

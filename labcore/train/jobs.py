@@ -2,10 +2,10 @@
 
 A :class:`Job` is one run of a spec of any registered family (:mod:`labcore.core.family`): the
 manager makes its trainer with the family's ``make_trainer`` and never looks at the spec itself.
-Jobs submitted together (twin runs A and B) form one *batch*, advanced chunk by chunk in lockstep. Workers serve batches in turn: a worker takes the
-next runnable batch, trains one chunk (about ``chunk_seconds``) of each of its jobs and puts it
-back, so every run progresses (batches that never had a turn go first, so every first chart
-appears at once). A job waiting for its first turn knows its place (:attr:`JobView.position`).
+Jobs submitted together (twin runs A and B) form one *batch*, advanced chunk by chunk in lockstep.
+Workers serve batches in turn: a worker takes the next runnable batch, trains one chunk (about
+``chunk_seconds``) of each of its jobs and puts it back, so every run progresses (batches that
+never had a turn go first: every first chart appears at once). A waiting job knows its place.
 
 Identical runs are trained once: a submit with ``share=True`` whose content
 (:func:`labcore.train.share.run_key`: family, spec with seed and events, device) matches a
