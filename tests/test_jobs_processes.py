@@ -1,6 +1,11 @@
 """The job manager with trainers in worker processes (labcore.train.remote) trains the very same
 runs as in its own threads: metrics, pictures, Stop and live surgery, checked against in-thread
 runs of the same specs (real spawned processes, one module-wide pair)."""
+import os
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -122,20 +127,16 @@ def _gone(pid: int) -> bool:
         return True
 
 
-@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="needs /proc")
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
 def test_training_processes_end_when_the_server_is_killed():
     """A server killed with SIGKILL leaves no training process behind, even one that never got
     its first call (they used to wait for it forever, one pair per test server)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    code = ("from labcore.train.jobs import JobManager\n"
+    code = ("import time\n"
+            "from labcore.train.jobs import JobManager\n"
             "m = JobManager(max_workers=2, janitor=False, processes=2); m.hosts.start()\n"
-            "import time; time.sleep(3)  # they said where they listen: warming up, then waiting\n"
+            "time.sleep(3)  # they said where they listen: warming up, then waiting\n"
             "print(*[h.proc.pid for h in m.hosts._hosts], flush=True)\n"
-            "import time; time.sleep(120)\n")
+            "time.sleep(120)\n")
     server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         kids = [int(p) for p in server.stdout.readline().split()]
@@ -154,8 +155,6 @@ def test_training_processes_end_when_the_server_is_killed():
 def test_processes_that_cannot_start_leave_training_to_threads(monkeypatch):
     """A machine where the training process cannot start (here: its interpreter exits at once)
     still trains: the manager says so in its log and trains in its own threads from then on."""
-    import sys
-
     m = JobManager(max_workers=2, janitor=False, processes=2)
     try:
         monkeypatch.setattr(sys, "executable", "/bin/false")

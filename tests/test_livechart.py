@@ -213,6 +213,8 @@ def browser_and_url():
 
 @pytest.mark.browser
 def test_lab_charts_update_in_place_while_training(browser_and_url):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     from tests.browser import screenshot
     from tests.test_browser_lab import spec_code
 
@@ -258,7 +260,7 @@ def test_lab_charts_update_in_place_while_training(browser_and_url):
         try:
             page.wait_for_function(f"() => {{ const g = ({graphs_js})(); return g.length >= {len(SLOW_CHARTS)}"
                                    " && g.every(([p, n]) => p && n > 0); }", timeout=30_000)
-        except Exception:
+        except PlaywrightTimeout:
             pass  # the assertion below says which graph
         graphs = page.evaluate(graphs_js)
         assert len(graphs) >= len(SLOW_CHARTS) and all(p and n > 0 for p, n in graphs), graphs

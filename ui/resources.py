@@ -10,6 +10,7 @@ import threading
 
 import streamlit as st
 
+from labcore.core.machine import usable_cores
 from labcore.train.jobs import JobManager
 
 log = logging.getLogger(__name__)
@@ -199,9 +200,8 @@ def _train_processes() -> int:
             return 0
     import torch  # imported already (import_training_stack runs first)
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     mps = getattr(torch.backends, "mps", None)
-    if cores < 2 or torch.cuda.is_available() or (mps is not None and mps.is_available()):
+    if usable_cores() < 2 or torch.cuda.is_available() or (mps is not None and mps.is_available()):
         return 0
     return max(1, int(os.environ.get("LAB_MAX_JOBS", "2")))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from labcore.core.errors import SpecError
+from labcore.core.machine import usable_cores
 from labcore.sweep.worker import init_worker, run_point
 
 BACKENDS = ("local", "ray", "serial")
@@ -27,7 +28,7 @@ Task = tuple  # (spec dict, key)
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return usable_cores()
 
 
 def ray_available() -> bool:

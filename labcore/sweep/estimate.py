@@ -21,6 +21,7 @@ import time
 from concurrent.futures import wait
 from dataclasses import dataclass, field
 
+from labcore.core.machine import usable_cores
 from labcore.spec.codec import to_dict
 from labcore.sweep.plan import SweepPlan, point_key
 from labcore.sweep.worker import run_point
@@ -79,10 +80,6 @@ def _pick(proxies: list[float], target: float) -> int:
 def _median(xs: list[float]) -> float:
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2])
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _load() -> float:
@@ -147,7 +144,7 @@ def estimate(plan: SweepPlan, workers: int = 2, *, calib_steps: int = 60, backen
     span = makespan(costs, w)
     wall_idle = span + start
     wall = span / share + start
-    cores, load = _cores(), _load()
+    cores, load = usable_cores(), _load()
     assumptions = [
         f"{w} worker(s) on {cores} core(s); 1-minute load average {load:.1f} at the end of the calibration "
         f"(its own {w} worker(s) included)",

@@ -7,10 +7,10 @@ a setting of the process (of the calling thread, with OpenMP) and not of one run
 from __future__ import annotations
 
 import contextlib
-import os
 
 import torch
 
+from labcore.core.machine import usable_cores
 from labcore.spec.mlp import SpecError
 
 # Below this many multiply-adds per layer per step (batch x fan_in x fan_out), one CPU thread
@@ -36,8 +36,7 @@ def resolve_device(name: str) -> torch.device:
 
 def cpu_threads_for(macs_per_layer_step: int) -> int:
     """Threads for a CPU run: 1 for small layers, else every core we may use."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 1 if macs_per_layer_step < ONE_THREAD_BELOW_MACS else max(1, cores)
+    return 1 if macs_per_layer_step < ONE_THREAD_BELOW_MACS else max(1, usable_cores())
 
 
 def use_cpu_threads(trainer) -> None:
