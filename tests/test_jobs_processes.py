@@ -78,6 +78,21 @@ def test_two_runs_train_in_the_two_processes_at_once(remote):
     wait(lambda: a.done and b.done)
 
 
+def test_new_runs_start_in_the_process_with_the_least_training_left(remote):
+    """A run's trainer stays where it was made: new runs go to the process with the least
+    training left, not to whichever worker is free between two chunks of a long run (a class on
+    six presets had one process busy for 13 s and the other idle after 8 s)."""
+    long = remote.submit(spec(steps=100_000, seed=7, record_every=20, flush_every=100))
+    wait(lambda: long.view().steps > 0)  # placed, and its pace measured
+    shorts = [remote.submit(spec(steps=40, seed=10 + i)) for i in range(6)]
+    wait(lambda: all(s.done for s in shorts))
+    assert [s.status for s in shorts] == ["finished"] * 6
+    assert [s.batch.host for s in shorts] == [1 - long.batch.host] * 6
+    assert not long.done  # it trained on meanwhile, in its own process
+    long.stop()
+    wait(lambda: long.done)
+
+
 def test_live_surgery_in_a_process_matches_the_thread(remote, local):
     runs = []
     for m in (remote, local):

@@ -285,7 +285,8 @@ def render(present: bool) -> None:
         st.markdown(text)
     views = _live_views(lesson)
     active = bool(views) and any(v.active for v in views.values())
-    st.fragment(run_every=polling.poll_seconds(POLL_SECONDS, 0.04) if active else None)(slots.gated(_charts))(lesson, lang, present)
+    st.fragment(run_every=polling.poll_seconds(POLL_SECONDS, 0.04, "lesson") if active else None)(
+        slots.gated(polling.costed("lesson", _charts)))(lesson, lang, present)
     if present:
         from streamlit_shortcuts import add_shortcuts
 

@@ -6,6 +6,10 @@ holds the GIL the training thread needs (~10 ms for the Lab's fast part). Thirty
 """
 from __future__ import annotations
 
+import functools
+import threading
+import time
+
 import streamlit as st
 
 
@@ -21,11 +25,37 @@ def open_sessions() -> int:
         return 1
 
 
-def poll_seconds(base: float, per_session: float) -> float:
-    """A live view's polling period: ``base``, or ``per_session`` seconds per open session when
-    that is longer, so the pages' polling adds up to about the same load however many are open
-    (30 sessions at 0.04: every 1.2 s)."""
-    return max(base, per_session * open_sessions())
+# All live views' polling together may take about this share of one core (what a poll costs is
+# measured: its script thread's CPU time); the rest of the machine is training's. With 30 pages on
+# the Lab, polls cost ~15 ms each and ran every 1.2 s: half a core of the 2-core machine, which the
+# training processes lost (a class's six presets took ~16 s instead of ~10).
+POLL_SHARE = 0.2
+_cost: dict[str, float] = {}  # view -> moving average of one poll's CPU seconds
+_cost_lock = threading.Lock()
+
+
+def poll_seconds(base: float, per_session: float, view: str = "") -> float:
+    """A live view's polling period: ``base``, or longer when many sessions are open: at least
+    ``per_session`` seconds per open session, and long enough that the open sessions' polls of
+    ``view`` (at their measured cost, :func:`costed`) take at most :data:`POLL_SHARE` of a core."""
+    cost = _cost.get(view, 0.0) if view else 0.0
+    return max(base, open_sessions() * max(per_session, cost / POLL_SHARE))
+
+
+def costed(view: str, fn):
+    """``fn`` (a live view's body) with its CPU time measured into ``view``'s poll cost."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        t0 = time.thread_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent = time.thread_time() - t0
+            with _cost_lock:
+                old = _cost.get(view)
+                _cost[view] = spent if old is None else 0.8 * old + 0.2 * spent
+
+    return run
 
 
 def track(key: str, active: bool) -> None:
@@ -47,4 +77,4 @@ def track(key: str, active: bool) -> None:
         st.rerun()
 
 
-__all__ = ["open_sessions", "poll_seconds", "track"]
+__all__ = ["POLL_SHARE", "costed", "open_sessions", "poll_seconds", "track"]

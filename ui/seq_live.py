@@ -130,7 +130,8 @@ class Panel:
             charts(views, tags, streaming)
             polling.track(self.k_poll, streaming)  # ended: the page reruns at the next poll
 
-        st.fragment(slots.gated(body), run_every=polling.poll_seconds(POLL_SECONDS, 0.04) if running else None)()
+        st.fragment(slots.gated(polling.costed("seq", body)),
+                    run_every=polling.poll_seconds(POLL_SECONDS, 0.04, "seq") if running else None)()
 
 
 __all__ = ["Panel", "POLL_SECONDS"]

@@ -39,6 +39,7 @@ from labcore.core.family import family_of
 from labcore.core.metrics import LiveMetrics, MetricsChunk  # noqa: F401  (re-exported)
 from labcore.core.status import Status
 from labcore.train.job import Job, JobView, _Batch
+from labcore.train.scheduling import _Scheduling
 from labcore.train.remote import HostStartFailed, TrainerHosts
 from labcore.train.runner import _WorkerSide, _use_cpu_threads
 from labcore.train.share import _SharedRuns, run_key
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------- manager
-class JobManager(_WorkerSide, _SharedRuns):
+class JobManager(_WorkerSide, _SharedRuns, _Scheduling):
     """Process-wide, thread-safe. Hold one per process (the app keeps it in ``st.cache_resource``)."""
 
     def __init__(self, max_workers: int = 2, sink_factory: Callable | None = None, *,
@@ -80,6 +81,7 @@ class JobManager(_WorkerSide, _SharedRuns):
         self._gone_since: dict[str, float] = {}
         self._workers: list[threading.Thread] = []
         self._running = 0
+        self._placed: list[_Batch] = []  # batches bound to a training process (labcore.train.scheduling)
         self._shutdown = False
         # The janitor reaps gone owners in the background (off for a test driving reap() itself).
         self._janitor = threading.Thread(target=self._janitor_loop, name="lab-janitor", daemon=True)
@@ -299,51 +301,6 @@ class JobManager(_WorkerSide, _SharedRuns):
                 for j in lst:
                     if j.id not in kept:
                         self._jobs.pop(j.id, None)
-
-    # ------------------------------------------------------------------ sharing + scheduling
-    def _suspended(self, batch: _Batch) -> bool:
-        """Every watcher of the batch is gone (its tab closed): it waits off the workers."""
-        w = batch.watchers
-        return bool(w) and all(o in self._gone_since for o in w)
-
-    def _enqueue(self, batch: _Batch) -> None:
-        """Holding the lock: add a batch to the run queue, start a worker if one is missing."""
-        self._queue.append(batch)
-        if len(self._workers) < self.max_workers and self._running + self._runnable_count() > len(self._workers):
-            i = len(self._workers)
-            t = threading.Thread(target=self._worker_loop, args=(i,), name=f"lab-worker-{i}", daemon=True)
-            self._workers.append(t)
-            t.start()
-        self._cond.notify_all()
-
-    def _runnable_count(self) -> int:
-        return sum(1 for b in self._queue if self._runnable(b))
-
-    def _runnable(self, batch: _Batch, worker: int | None = None) -> bool:
-        host = None if worker is None else self._host_of(worker)
-        return (not self._suspended(batch) and any(j._wants_worker() for j in batch.jobs)
-                and (host is None or batch.host is None or batch.host == host))
-
-    def _host_of(self, worker: int) -> int | None:
-        """Worker thread i drives process i mod n only (two on one process would wait on each other)."""
-        hosts = self.hosts  # None once processes could not start
-        return None if hosts is None else worker % hosts.n
-
-    def _take(self, worker: int | None = None) -> _Batch | None:
-        """Holding the lock: the next batch to get a turn. Batches that never had one come
-        first (everyone's first chart appears at once) while fewer than ``max_active`` are
-        started, then the others in turn; with processes, those of ``worker``'s process."""
-        room = sum(1 for b in self._queue if b.started) + self._running < self.max_active
-        pick = None
-        if room:
-            pick = next((b for b in self._queue if not b.started and self._runnable(b, worker)), None)
-        if pick is None:
-            pick = next((b for b in self._queue if (b.started or room) and self._runnable(b, worker)), None)
-        if pick is not None:
-            self._queue.remove(pick)
-            if pick.host is None and worker is not None:
-                pick.host = self._host_of(worker)
-        return pick
 
     def _janitor_loop(self) -> None:
         while True:
