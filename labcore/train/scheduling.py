@@ -9,7 +9,8 @@ so where a batch starts decides where all of its work is done. Placing new batch
 worker happened to be free left a class on six presets with one process training 13 s and the other
 idle after 8 s (the last result waited for the busy one). Here each process's *load* is the seconds
 of training its unfinished batches still need: remaining steps over the steps/s each trainer has
-measured so far (a run not yet measured counts at the median pace of those that are, else
+measured so far (a run not yet measured, or measured over fewer than
+:data:`MEASURED_AFTER_STEPS` steps, counts at the median pace of those that are, else
 :data:`PRIOR_SECONDS_PER_STEP`). A worker takes a new batch only while its own process is the least
 loaded (within :data:`SLACK_SECONDS`); otherwise the new batch waits for the worker of the least
 loaded process (at most one chunk, about 0.2 s).
@@ -23,6 +24,7 @@ from labcore.core.status import Status
 from labcore.train.job import _Batch
 
 PRIOR_SECONDS_PER_STEP = 0.005  # a preset-sized MLP on one CPU core, before anything is measured
+MEASURED_AFTER_STEPS = 10  # a trainer's steps/s counts from this many steps on
 SLACK_SECONDS = 0.5  # loads this close count as equal (the estimates are rough)
 _LEFT = (Status.QUEUED, Status.STARTING, Status.RUNNING)
 
@@ -35,7 +37,8 @@ def _pending(batch) -> list[tuple[int, float]]:
             continue
         tr = j.trainer
         done = tr.step if tr is not None else 0
-        sps = tr.steps_per_second if tr is not None and tr.step > 0 else 0.0
+        # A pace read after a run's first step is its start-up cost, not its pace.
+        sps = tr.steps_per_second if tr is not None and tr.step >= MEASURED_AFTER_STEPS else 0.0
         out.append((max(0, j.schedule.total_steps - done), sps if sps and sps > 0 else 0.0))
     return out
 
