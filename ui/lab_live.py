@@ -162,10 +162,8 @@ def panel() -> None:
                  persist_state="session", format_func=lambda k: labels[k], horizontal=True)
         c2.toggle(_L("chart.theory"), key=Keys.THEORY, persist_state="session", help=_L("chart.theory_help"))
     # polling slows down as more sessions are open (a class): ui/polling.py
-    fast = polling.poll_seconds(POLL_SECONDS, POLL_PER_SESSION, "lab") if running else None
-    slow = polling.poll_seconds(SLOW_SECONDS, SLOW_PER_SESSION, "lab_more") if running else None
-    st.fragment(slots.gated(_LIVE), run_every=fast)()
-    st.fragment(slots.gated(_LIVE_MORE), run_every=slow)()
+    polling.live_fragment("lab", _live, POLL_SECONDS, POLL_PER_SESSION, running)()
+    polling.live_fragment("lab_more", _live_more, SLOW_SECONDS, SLOW_PER_SESSION, running)()
 
 
 # ----------------------------------------------------------------------------- live view
@@ -348,8 +346,5 @@ def _live_more() -> None:
                 title=(f"{tag} · " if two else "") + (h or {}).get("layer", ""), raw=True),
                 key=Keys.chart(f"hist{i}"), live=streaming, rev=rev)
 
-
-# The live views as polled, each poll's CPU time measured (ui/polling.py paces them by it).
-_LIVE, _LIVE_MORE = polling.costed("lab", _live), polling.costed("lab_more", _live_more)
 
 __all__ = ["BACK_SECONDS", "POLL_SECONDS", "SLOW_SECONDS", "panel", "session_jobs"]

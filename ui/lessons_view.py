@@ -21,7 +21,7 @@ from labcore.lessons import Lesson, load_lessons
 from labcore.lessons import recorded
 from labcore.lessons.claims import RunResult, train
 from labcore.spec.mlp import RunSpec, SpecError
-from ui import polling, resources, slots, state, widgets
+from ui import polling, resources, state, widgets
 from ui.i18n import t
 
 ID, STEP, SHOW_B, THEORY, JOBS = "lessons_id", "lessons_step", "lessons_show_b", "lessons_theory", "lessons_jobs"
@@ -285,8 +285,7 @@ def render(present: bool) -> None:
         st.markdown(text)
     views = _live_views(lesson)
     active = bool(views) and any(v.active for v in views.values())
-    st.fragment(run_every=polling.poll_seconds(POLL_SECONDS, 0.04, "lesson") if active else None)(
-        slots.gated(polling.costed("lesson", _charts)))(lesson, lang, present)
+    polling.live_fragment("lesson", _charts, POLL_SECONDS, 0.04, active)(lesson, lang, present)
     if present:
         from streamlit_shortcuts import add_shortcuts
 

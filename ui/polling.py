@@ -12,6 +12,8 @@ import time
 
 import streamlit as st
 
+from ui import slots
+
 
 def open_sessions() -> int:
     """Browser sessions connected to this server now (1 when we cannot tell)."""
@@ -58,6 +60,14 @@ def costed(view: str, fn):
     return run
 
 
+def live_fragment(view: str, fn, base: float, per_session: float, active: bool):
+    """``fn`` as a live view's fragment: holding a drawing slot (:mod:`ui.slots`), its CPU time
+    measured as ``view``'s poll cost, and polled at :func:`poll_seconds` while ``active`` (else
+    drawn once). Call the result with ``fn``'s arguments."""
+    every = poll_seconds(base, per_session, view) if active else None
+    return st.fragment(slots.gated(costed(view, fn)), run_every=every)
+
+
 def track(key: str, active: bool) -> None:
     """Call at the end of every poll of a live view, with whether its runs are active now.
 
@@ -77,4 +87,4 @@ def track(key: str, active: bool) -> None:
         st.rerun()
 
 
-__all__ = ["POLL_SHARE", "costed", "open_sessions", "poll_seconds", "track"]
+__all__ = ["POLL_SHARE", "costed", "live_fragment", "open_sessions", "poll_seconds", "track"]

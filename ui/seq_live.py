@@ -12,7 +12,7 @@ from typing import Callable
 import streamlit as st
 
 from labcore.core.status import RUNNING_OR_WAITING
-from ui import polling, resources, slots, state
+from ui import polling, resources, state
 from ui.i18n import t
 
 POLL_SECONDS = 0.5
@@ -130,8 +130,7 @@ class Panel:
             charts(views, tags, streaming)
             polling.track(self.k_poll, streaming)  # ended: the page reruns at the next poll
 
-        st.fragment(slots.gated(polling.costed("seq", body)),
-                    run_every=polling.poll_seconds(POLL_SECONDS, 0.04, "seq") if running else None)()
+        polling.live_fragment("seq", body, POLL_SECONDS, 0.04, running)()
 
 
 __all__ = ["Panel", "POLL_SECONDS"]

@@ -39,7 +39,7 @@ def _pending(batch) -> list[tuple[int, float]]:
         done = tr.step if tr is not None else 0
         # A pace read after a run's first step is its start-up cost, not its pace.
         sps = tr.steps_per_second if tr is not None and tr.step >= MEASURED_AFTER_STEPS else 0.0
-        out.append((max(0, j.schedule.total_steps - done), sps if sps and sps > 0 else 0.0))
+        out.append((max(0, j.schedule.total_steps - done), max(sps, 0.0)))
     return out
 
 
@@ -114,8 +114,8 @@ class _Scheduling:
         if host is None or hosts is None:
             return True
         self._placed = [b for b in self._placed if not b.done]
-        driven = min(hosts.n, self.max_workers)  # processes some worker thread drives
-        return host >= driven or may_place(host_loads(self._placed, driven), host)
+        # Worker i drives process i mod n, so the driven processes are the first min(n, workers).
+        return may_place(host_loads(self._placed, min(hosts.n, self.max_workers)), host)
 
 
-__all__ = ["host_loads", "may_place", "PRIOR_SECONDS_PER_STEP", "SLACK_SECONDS"]
+__all__ = ["host_loads", "may_place", "MEASURED_AFTER_STEPS", "PRIOR_SECONDS_PER_STEP", "SLACK_SECONDS"]
